@@ -1,0 +1,206 @@
+"""The dataset card as text: render the progress section and patch it into a README.
+
+The section is the one datatrove's inference monitor writes, so that either tool can update a
+card the other wrote:
+
+    ## 🔄 Generation Progress
+
+    **math**: [●●●●●●●●●●●●○○○○○○○○] 62% • 3,120/5,000 docs<br>⏱️ 2h 15m remaining • 📅 Nov 27 2026, 18:30 UTC
+
+    *Last updated: 2026-11-27 16:15:00 UTC*
+
+Everything here is a pure text transform: patching twice equals patching once, and the bytes
+of the card outside this config's line and the timestamp are never touched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from .formatting import format_count, format_duration, format_eta_date, format_timestamp, percent
+
+SECTION_HEADER = "## 🔄 Generation Progress"
+BAR_WIDTH = 20
+_HEADER_LINE = re.compile(r"^## 🔄 Generation Progress[ \t]*\r?$", re.MULTILINE)
+_NEXT_SECTION = re.compile(r"^#{1,2} ", re.MULTILINE)
+_TIMESTAMP_LINE = re.compile(r"^\*Last updated:[^\r\n]*", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Eta:
+    """Time left and the moment the job should end."""
+
+    remaining: timedelta
+    finish_at: datetime
+
+
+def clamp(done: int, total: int) -> int:
+    return max(0, min(done, total))
+
+
+def render_bar(done: int, total: int) -> str:
+    """`[●●●●○○○○○○○○○○○○○○○○] 23% • 1,150/5,000 docs`; counts clamped to [0, total]."""
+    shown = clamp(done, total)
+    filled = (shown * BAR_WIDTH) // total if total > 0 else 0
+    bar = "●" * filled + "○" * (BAR_WIDTH - filled)
+    return f"[{bar}] {percent(shown, total)}% • {format_count(shown)}/{format_count(total)} docs"
+
+
+def describe_progress(done: int, total: int, eta: Eta | None) -> str:
+    """The text after the bar: waiting, time remaining with the expected end, or complete."""
+    shown = clamp(done, total)
+    if shown >= total > 0:
+        return "✅ Complete"
+    if shown == 0:
+        return "⏱️ waiting for first shard upload..."
+    if eta is None:
+        return "⏱️ estimating time remaining..."
+    remaining = format_duration(eta.remaining.total_seconds())
+    return f"⏱️ {remaining} remaining • 📅 {format_eta_date(eta.finish_at)}"
+
+
+def progress_line(config: str, done: int, total: int, detail: str) -> str:
+    """The config's line: `**config**: [bar] P% • done/total docs<br>detail`."""
+    return f"**{config}**: {render_bar(done, total)}<br>{detail}"
+
+
+def timestamp_line(now: datetime) -> str:
+    return f"*Last updated: {format_timestamp(now)}*"
+
+
+def patch_card(text: str, config: str, line: str, now: datetime) -> str:
+    """Put `line` in place of the config's progress line and refresh the timestamp.
+
+    Adds the line (before the timestamp) when the section lacks it, and the section (at the
+    end of the card) when the card lacks it. Other configs' lines and all other text stay.
+    """
+    header = _HEADER_LINE.search(text)
+    if header is None:
+        return _append_section(text, line, now)
+    start = header.end()
+    following = _NEXT_SECTION.search(text, start)
+    end = following.start() if following else len(text)
+    section = _patch_section(text[start:end], config, line, now)
+    return text[:start] + section + text[end:]
+
+
+def _patch_section(section: str, config: str, line: str, now: datetime) -> str:
+    config_line = re.compile(rf"^\*\*{re.escape(config)}\*\*:[^\r\n]*", re.MULTILINE)
+    stamp = timestamp_line(now)
+    if config_line.search(section):
+        section = config_line.sub(lambda _: line, section, count=1)
+    else:
+        existing = _TIMESTAMP_LINE.search(section)
+        if existing:
+            section = f"{section[: existing.start()]}{line}\n\n{section[existing.start() :]}"
+        else:
+            body = section.rstrip("\r\n")
+            section = f"{body}\n\n{line}\n\n{stamp}\n{_trailing_gap(section)}"
+    if _TIMESTAMP_LINE.search(section):
+        return _TIMESTAMP_LINE.sub(lambda _: stamp, section, count=1)
+    anchor = config_line.search(section)
+    assert anchor is not None  # the line was put in above
+    return f"{section[: anchor.end()]}\n\n{stamp}{section[anchor.end() :]}"
+
+
+def _trailing_gap(section: str) -> str:
+    """Keep the blank line the section had before the next heading."""
+    return "\n" if section.endswith("\n\n") else ""
+
+
+def _append_section(text: str, line: str, now: datetime) -> str:
+    if not text or text.endswith("\n\n"):
+        separator = ""
+    elif text.endswith("\n"):
+        separator = "\n"
+    else:
+        separator = "\n\n"
+    return f"{text}{separator}{render_section([line], now)}"
+
+
+def render_section(lines: list[str], now: datetime) -> str:
+    body = "\n\n".join(lines)
+    return f"{SECTION_HEADER}\n\n{body}\n\n{timestamp_line(now)}\n"
+
+
+@dataclass(frozen=True)
+class CardSpec:
+    """What a new card says about the job."""
+
+    title: str
+    load_path: str
+    """What `load_dataset` is given in the usage example: the repo id, or the folder."""
+    config: str
+    folder: str
+    split: str
+    model: str | None = None
+    source_dataset: str | None = None
+    description: str | None = None
+
+
+def new_card(spec: CardSpec, line: str, now: datetime) -> str:
+    """A complete card for a repo that has no README yet: metadata, summary, progress, usage."""
+    tags = ["synthetic", "progress-card"]
+    if spec.model:
+        tags.append(spec.model.split("/")[-1])
+    data = DatasetCardData(
+        pretty_name=spec.title,
+        tags=tags,
+        source_datasets=[spec.source_dataset] if spec.source_dataset else None,
+        task_categories=["text-generation"],
+        annotations_creators=["machine-generated"],
+        configs=[
+            {
+                "config_name": spec.config,
+                "data_files": [{"split": spec.split, "path": f"{spec.folder}/**/*.parquet"}],
+            }
+        ],
+    )
+    body = "\n".join(
+        [
+            f"# {spec.title}",
+            "",
+            _summary(spec),
+            "",
+            render_section([line], now).rstrip("\n"),
+            "",
+            "## Usage",
+            "",
+            "```python",
+            "from datasets import load_dataset",
+            "",
+            _load_example(spec),
+            "```",
+            "",
+        ]
+    )
+    return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
+
+
+def _summary(spec: CardSpec) -> str:
+    parts = []
+    if spec.description:
+        parts.append(spec.description.strip())
+    facts = []
+    if spec.model:
+        facts.append(f" * Model: [`{spec.model}`](https://huggingface.co/{spec.model})")
+    if spec.source_dataset:
+        facts.append(
+            f" * Source dataset: [`{spec.source_dataset}`](https://huggingface.co/datasets/{spec.source_dataset})"
+            f" (`{spec.split}` split)"
+        )
+    if facts:
+        parts.append("\n".join(facts))
+    if not parts:
+        parts.append("Synthetic data, still being generated: the progress below is updated every hour.")
+    return "\n\n".join(parts)
+
+
+def _load_example(spec: CardSpec) -> str:
+    if spec.config == "default":
+        return f'ds = load_dataset("{spec.load_path}")'
+    return f'ds = load_dataset("{spec.load_path}", "{spec.config}")'
