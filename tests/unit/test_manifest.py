@@ -1,0 +1,219 @@
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+from progress_card.manifest import HubDataset, InputDataset, LocalDataset, ManifestError, load_manifest
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "jobs.yaml"
+    path.write_text(dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path)
+    return [problem.replace(f"{path}", "jobs.yaml") for problem in caught.value.problems]
+
+
+def test_defaults_apply_to_every_job_and_jobs_override_them(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        defaults:
+          repo: acme/gen
+          input: {dataset: org/prompts, split: train}
+          max_examples: 1000
+        jobs:
+          - name: math
+            config: math
+            input: {split: test}
+          - name: local
+            output: ./out
+            total: 5
+        """,
+    )
+    math, local = load_manifest(path).jobs
+    assert math.output == HubDataset("acme/gen")
+    assert math.config == "math" and math.folder == "math"
+    assert math.input == InputDataset(HubDataset("org/prompts"), split="test")
+    assert math.max_examples == 1000
+    assert local.output == LocalDataset(tmp_path / "out")
+    assert local.folder == "data"
+    assert local.total == 5
+
+
+def test_outputs_are_hub_urls_file_urls_or_folders(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"""
+        jobs:
+          - {{name: a, output: "hf://datasets/acme/gen", total: 1}}
+          - {{name: b, output: "file://{tmp_path}/x", total: 1}}
+          - {{name: c, output: "../y", total: 1, input: {{dataset: ./prompts}}}}
+        """,
+    )
+    a, b, c = load_manifest(path).jobs
+    assert a.output == HubDataset("acme/gen")
+    assert b.output == LocalDataset(tmp_path / "x")
+    assert c.output == LocalDataset(tmp_path.parent / "y")
+    assert c.input == InputDataset(LocalDataset(tmp_path / "prompts"))
+
+
+def test_slurm_ids_and_stats_paths_are_accepted(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        jobs:
+          - {name: a, repo: acme/gen, total: 1, slurm_job_id: 12345, stats_path: /scratch/logs/stats.json}
+          - {name: b, repo: acme/gen, total: 1, slurm_job_id: "678", stats_path: "s3://bucket/stats.json"}
+        """,
+    )
+    a, b = load_manifest(path).jobs
+    assert (a.slurm_job_id, a.stats_path) == ("12345", "/scratch/logs/stats.json")
+    assert (b.slurm_job_id, b.stats_path) == ("678", "s3://bucket/stats.json")
+
+
+def test_a_bad_value_names_file_line_job_key_and_expectation(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        jobs:
+          - name: math
+            repo: acme/gen
+            total: "5k"
+        """,
+    )
+    assert problems(path) == ['jobs.yaml:4: job "math": total must be a positive integer, got "5k"']
+
+
+def test_unknown_keys_are_errors_with_a_suggestion(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        jobs:
+          - name: math
+            repo: acme/gen
+            totl: 5
+        """,
+    )
+    [problem] = problems(path)
+    assert problem.startswith('jobs.yaml:4: job "math": unknown key "totl" (did you mean "total"?)')
+
+
+def test_duplicate_names_are_errors(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        defaults: {repo: acme/gen, total: 3}
+        jobs:
+          - name: math
+          - name: code
+          - name: math
+        """,
+    )
+    assert problems(path) == [
+        'jobs.yaml:5: job "math": duplicate name (also on line 3); names must be unique'
+    ]
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        defaults:
+          max_examples: 0
+        jobs:
+          - name: math
+            repo: nope
+            slurm_job_id: "12a"
+          - name: bad name
+            repo: acme/gen
+            stats_path: relative/stats.json
+        """,
+    )
+    assert problems(path) == [
+        "jobs.yaml:2: defaults: max_examples must be -1 (all) or a positive integer, got 0",
+        'jobs.yaml:5: job "math": repo must be a dataset id such as org/name, got "nope"',
+        'jobs.yaml:6: job "math": slurm_job_id must be a Slurm job id made of digits (for an array, its base id), '
+        'got "12a"',
+        "jobs.yaml:7: job \"bad name\": name must be a name made of letters, digits, '.', '_' and '-', "
+        'got "bad name"',
+        'jobs.yaml:9: job "bad name": stats_path must be an absolute path on the cluster or a URL such as '
+        'hf://, s3://, file://, got "relative/stats.json"',
+    ]
+
+
+def test_a_job_needs_exactly_one_destination(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        jobs:
+          - name: nowhere
+            total: 3
+          - name: twice
+            repo: acme/gen
+            output: hf://datasets/acme/other
+        """,
+    )
+    assert problems(path) == [
+        'jobs.yaml:2: job "nowhere": needs repo (org/name on the Hub) or output (a URL or folder)',
+        'jobs.yaml:4: job "twice": sets both repo and output; keep one',
+    ]
+
+
+def test_a_job_output_replaces_the_default_repo(tmp_path: Path) -> None:
+    path = write(tmp_path, "defaults: {repo: acme/gen}\njobs:\n  - {name: a, output: ./x, total: 1}\n")
+    assert load_manifest(path).jobs[0].output == LocalDataset(tmp_path / "x")
+
+
+def test_unsupported_output_schemes_are_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "jobs:\n  - name: a\n    output: s3://bucket/x\n    total: 1\n")
+    assert problems(path) == [
+        'jobs.yaml:3: job "a": output must be hf://datasets/org/name, a folder or a file:// URL, got "s3://bucket/x"'
+    ]
+
+
+def test_defaults_cannot_name_a_job(tmp_path: Path) -> None:
+    path = write(tmp_path, "defaults: {name: x}\njobs: []\n")
+    assert problems(path) == ["jobs.yaml:1: defaults: defaults cannot set name: every job needs its own"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "jobs:\n  - name: a\n    total: [3\n",
+            "jobs.yaml:4: not valid YAML: expected ',' or ']', but got '<stream end>' (while parsing a flow sequence on line 3)",
+        ),
+        (
+            "jobs:\n  - name: a\n    name: b\n",
+            'jobs.yaml:3: not valid YAML: found duplicate key "name" with value "b" (original value: "a") '
+            "(while constructing a mapping on line 2)",
+        ),
+        (
+            "- just\n- a list\n",
+            "jobs.yaml:1: expected a mapping with a 'jobs' list (see the example jobs.yaml)",
+        ),
+        ("jobs: 3\n", "jobs.yaml:1: jobs must be a list of jobs, got 3"),
+        ("job: []\n", 'jobs.yaml:1: unknown key "job" (did you mean "jobs"?) (known keys: defaults, jobs)'),
+    ],
+)
+def test_malformed_documents_are_located(tmp_path: Path, text: str, expected: str) -> None:
+    assert problems(write(tmp_path, text))[0] == expected
+
+
+def test_select_rejects_unknown_names(tmp_path: Path) -> None:
+    path = write(tmp_path, "defaults: {repo: acme/gen, total: 1}\njobs:\n  - name: math\n  - name: code\n")
+    manifest = load_manifest(path)
+    assert [job.name for job in manifest.select(["code"])] == ["code"]
+    with pytest.raises(ManifestError) as caught:
+        manifest.select(["maths"])
+    assert caught.value.problems == (f'{path}: no job named "maths" (did you mean "math"?)',)
+
+
+def test_the_repository_example_is_valid() -> None:
+    root = Path(__file__).parents[2]
+    for example in (root / "jobs.yaml", root / "examples" / "demo" / "jobs.yaml"):
+        assert load_manifest(example).jobs
