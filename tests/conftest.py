@@ -1,0 +1,101 @@
+"""Test configuration: one session-wide Hub simulator, started at import time.
+
+``huggingface_hub`` and ``datasets`` read ``HF_ENDPOINT`` and friends when they are first imported,
+so the simulator must be running and the environment set before any test module imports them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.hubsim import HubSim
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="hubsim-session-"))
+SIM = HubSim(_SESSION_DIR / "hub").start()
+
+for _var in (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "HF_HUB_OFFLINE",
+    "HF_DATASETS_OFFLINE",
+    "HF_HUB_CACHE",
+    "HF_DATASETS_CACHE",
+):
+    os.environ.pop(_var, None)
+os.environ.update(
+    {
+        "HF_ENDPOINT": SIM.url,
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_UPDATE_DOWNLOAD_COUNTS": "0",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+        "HF_HOME": str(_SESSION_DIR / "hf-home"),
+    }
+)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the simulator and remove its session directory."""
+    SIM.stop()
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[HubSim]:
+    """The session simulator, serving a fresh empty root for this test."""
+    SIM.set_root(tmp_path / "hub")
+    yield SIM
+
+
+_BLOCKED: list[str] = []
+_connect = socket.socket.connect
+_getaddrinfo = socket.getaddrinfo
+
+
+def _is_loopback(host: object) -> bool:
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return str(host) == "localhost"
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+        _BLOCKED.append(f"connect {address[0]}")
+        raise ConnectionRefusedError(f"tests may only reach loopback, not {address[0]}")
+    _connect(self, address)
+
+
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if host is not None and not _is_loopback(host):
+        _BLOCKED.append(f"resolve {host}")
+        raise socket.gaierror(socket.EAI_NONAME, f"tests may only reach loopback, not {host}")
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.getaddrinfo = _guarded_getaddrinfo
+
+
+@pytest.fixture(autouse=True)
+def only_loopback() -> Iterator[None]:
+    """Fail any test during which something tried to reach beyond loopback, even if the error was swallowed."""
+    _BLOCKED.clear()
+    yield
+    assert not _BLOCKED, f"attempted to leave loopback: {_BLOCKED}"

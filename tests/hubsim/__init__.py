@@ -1,0 +1,9 @@
+"""A loopback Hugging Face Hub simulator for tests (standard library HTTP server)."""
+
+from __future__ import annotations
+
+from .faults import Fault
+from .records import CommitRecord, RequestRecord
+from .sim import HubSim
+
+__all__ = ["CommitRecord", "Fault", "HubSim", "RequestRecord"]

@@ -1,0 +1,198 @@
+"""HubSim: the loopback Hugging Face Hub simulator that tests start and drive."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from types import TracebackType
+
+from .faults import Fault, FaultQueue
+from .records import CommitRecord, RequestLog, RequestRecord
+from .repo import HubStore
+from .server import HubHTTPServer
+
+
+def _split_repo_id(repo_id: str) -> tuple[str, str]:
+    ns, sep, name = repo_id.partition("/")
+    if not sep or not ns or not name or "/" in name:
+        raise ValueError(f"Expected 'namespace/name', got {repo_id!r}")
+    return ns, name
+
+
+class HubSim:
+    """A Hub simulator serving ``ROOT/datasets/<org>/<name>/...`` on a loopback port.
+
+    ``set_root`` swaps in a fresh directory (and resets requests, faults, token rules, commits,
+    snapshots and latency), so one session-wide server can give each test a clean Hub.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        latency_ms: float = 0,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        log_file: Path | None = None,
+    ) -> None:
+        self.latency_ms = latency_ms
+        self._initial_latency_ms = latency_ms
+        self._address = (host, port)
+        self._lock = threading.Lock()
+        Path(root).mkdir(parents=True, exist_ok=True)
+        self._store = HubStore(Path(root))
+        self._tokens: dict[str, str] = {}
+        self.faults = FaultQueue()
+        self.log = RequestLog(Path(log_file) if log_file is not None else None)
+        self._server: HubHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> HubSim:
+        """Bind and serve in a daemon thread; returns self."""
+        if self._server is not None:
+            return self
+        self._server = HubHTTPServer(self._address, self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="hubsim", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every connection."""
+        server, self._server = self._server, None
+        self._store.close()
+        if server is None:
+            return
+        server.shutdown()
+        server.drop_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> HubSim:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:43123`` (use it as ``HF_ENDPOINT``)."""
+        if self._server is None:
+            raise RuntimeError("HubSim is not started")
+        return f"http://{self._address[0]}:{self._server.server_port}"
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def store(self) -> HubStore:
+        """The repository store of the current root."""
+        return self._store
+
+    @property
+    def root(self) -> Path:
+        """The directory holding ``datasets/<org>/<name>``."""
+        return self._store.root
+
+    @root.setter
+    def root(self, path: Path) -> None:
+        self.set_root(path)
+
+    def set_root(self, path: Path) -> None:
+        """Serve a new root; resets requests, faults, token rules, commits, snapshots and latency."""
+        with self._lock:
+            Path(path).mkdir(parents=True, exist_ok=True)
+            old, self._store = self._store, HubStore(Path(path))
+            old.close()
+            self._tokens = {}
+            self.faults.clear()
+            self.log.clear()
+            self.latency_ms = self._initial_latency_ms
+
+    def repo_dir(self, repo_id: str) -> Path:
+        """Directory of a dataset repository (creates nothing)."""
+        ns, name = _split_repo_id(repo_id)
+        return self.root / "datasets" / ns / name
+
+    def create_repo(self, repo_id: str) -> Path:
+        """Create an (empty) dataset repository by hand; returns its directory."""
+        path = self.repo_dir(repo_id)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def put_file(
+        self, repo_id: str, path_in_repo: str, data: bytes | str, mtime: float | None = None
+    ) -> Path:
+        """Write a file into a repository by hand (optionally with a given mtime); returns its path."""
+        target = self.repo_dir(repo_id) / path_in_repo
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data.encode() if isinstance(data, str) else data)
+        if mtime is not None:
+            os.utime(target, (mtime, mtime))
+        return target
+
+    def head_sha(self, repo_id: str) -> str:
+        """The current head commit sha of a repository (rescans the disk)."""
+        return self._store.existing(*_split_repo_id(repo_id)).head().sha
+
+    def commits(self, repo_id: str) -> list[CommitRecord]:
+        """Commits made through the commit API to this repository, oldest first."""
+        return list(self._store.repo(*_split_repo_id(repo_id)).commits)
+
+    # -- auth ----------------------------------------------------------------------------------
+
+    @property
+    def tokens(self) -> dict[str, str]:
+        """A copy of the token rules: organisation -> required bearer token."""
+        with self._lock:
+            return dict(self._tokens)
+
+    def require_token(self, org: str, token: str) -> None:
+        """Requests for repos of ``org`` without ``Authorization: Bearer <token>`` get 401 RepoNotFound."""
+        with self._lock:
+            self._tokens[org] = token
+
+    def clear_tokens(self) -> None:
+        """Drop all token rules."""
+        with self._lock:
+            self._tokens.clear()
+
+    # -- faults --------------------------------------------------------------------------------
+
+    def inject(self, fault: Fault) -> None:
+        """Queue a fault (consumed in injection order by matching requests)."""
+        self.faults.add(fault)
+
+    def clear_faults(self) -> None:
+        """Drop pending faults."""
+        self.faults.clear()
+
+    # -- request log ---------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A copy of the requests served since the last reset."""
+        return self.log.snapshot()
+
+    def clear_requests(self) -> None:
+        """Forget the requests served so far."""
+        self.log.clear()
+
+    def count(
+        self, method: str | None = None, path_contains: str | None = None, status: int | None = None
+    ) -> int:
+        """Number of recorded requests matching all the given criteria."""
+        return sum(
+            1
+            for r in self.log.snapshot()
+            if (method is None or r.method == method.upper())
+            and (path_contains is None or path_contains in r.path)
+            and (status is None or r.status == status)
+        )
