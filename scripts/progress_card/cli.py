@@ -1,0 +1,107 @@
+"""The `progress-card` command: wires the real clients and the clock, then runs one update."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from . import __version__
+from .hub import HubClient
+from .local import LocalRepo
+from .manifest import HubDataset, Job, Location, Manifest, ManifestError, load_manifest
+from .run import Services, run
+from .storage import DatasetRepo
+from .total import Total, resolve_total
+
+log = logging.getLogger("progress_card")
+
+JOBS_OPTION = click.option(
+    "--jobs",
+    "jobs_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default="jobs.yaml",
+    show_default=True,
+    help="The manifest listing the jobs.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="progress-card")
+@click.option("-v", "--verbose", is_flag=True, help="Log every step, not just the outcome.")
+def main(verbose: bool) -> None:
+    """Keep the progress bar of Hugging Face dataset cards up to date while generation jobs upload shards."""
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(levelname)s %(message)s",
+    )
+    if not verbose:
+        for noisy in ("httpx", "httpx2", "urllib3", "huggingface_hub", "datasets", "fsspec"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@main.command()
+@JOBS_OPTION
+@click.option("--only", "only", multiple=True, metavar="NAME", help="Update only this job (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Print how each card would change (a diff); push nothing.")
+def update(jobs_path: Path, only: tuple[str, ...], dry_run: bool) -> None:
+    """Count what each job has uploaded and push its progress into the dataset card.
+
+    Exit status: 0 when every job was updated, 1 when at least one failed (the others still
+    ran), 2 when the manifest or the command line is wrong (nothing is written).
+    """
+    manifest = _load(jobs_path)
+    try:
+        jobs = manifest.select(only)
+    except ManifestError as error:
+        _fail_usage(error)
+    hub = HubClient()
+    services = Services(
+        open_repo=lambda location: _open_repo(hub, location),
+        resolve_total=lambda job: _resolve_total(job, hub),
+        workers=hub.pool_size,
+    )
+    report = run(jobs, services, now=datetime.now(timezone.utc), dry_run=dry_run)
+    for job in report.jobs:
+        if job.diff:
+            click.echo(job.diff)
+    for job in report.jobs:
+        click.echo(job.summary(), err=True)
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@JOBS_OPTION
+def validate(jobs_path: Path) -> None:
+    """Check the manifest only: exit 0 when it is valid, 2 with every problem listed otherwise."""
+    manifest = _load(jobs_path)
+    count = len(manifest.jobs)
+    click.echo(f"{jobs_path}: {count} job{'' if count == 1 else 's'}, all valid", err=True)
+
+
+def _load(path: Path) -> Manifest:
+    try:
+        return load_manifest(path)
+    except ManifestError as error:
+        _fail_usage(error)
+
+
+def _fail_usage(error: ManifestError) -> NoReturn:
+    for problem in error.problems:
+        click.echo(f"error: {problem}", err=True)
+    sys.exit(2)
+
+
+def _open_repo(hub: HubClient, location: Location) -> DatasetRepo:
+    if isinstance(location, HubDataset):
+        return hub.repo(location.repo_id)
+    return LocalRepo(location.path)
+
+
+def _resolve_total(job: Job, hub: HubClient) -> Total:
+    return resolve_total(job, hub)

@@ -1,0 +1,72 @@
+"""What an update needs from the place a job writes to: a dataset repo on the Hub, or a local folder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+CARD_PATH = "README.md"
+
+
+class JobError(Exception):
+    """A problem that fails one job. The message says what went wrong and what to do about it."""
+
+
+class RepoNotFound(JobError):
+    """The output repo does not exist (yet), or the token cannot see it."""
+
+
+class CardConflict(Exception):
+    """The branch moved since the card was read; read it again and re-apply the change."""
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One parquet file of the config, as listed."""
+
+    path: str
+    size: int
+    content_id: str
+    """Changes whenever the bytes change: LFS sha256 or git blob id on the Hub, mtime for a folder."""
+
+
+class Snapshot(Protocol):
+    """The repo at one revision: everything read from it is consistent."""
+
+    @property
+    def revision(self) -> str | None: ...
+
+    def list_shards(self, folder: str) -> list[Shard]:
+        """Every `*.parquet` under `folder`, recursively; [] when the folder does not exist."""
+        ...
+
+    def commit_times(self, shards: Iterable[Shard]) -> dict[str, datetime]:
+        """When each shard was last committed, by path."""
+        ...
+
+    def read_tail(self, shard: Shard, length: int) -> bytes:
+        """The last `length` bytes of the shard (the whole file when it is shorter)."""
+        ...
+
+    def read_card(self) -> str | None:
+        """The README's text, or None when there is none yet."""
+        ...
+
+
+class DatasetRepo(Protocol):
+    """A dataset being written by a job."""
+
+    @property
+    def label(self) -> str:
+        """How messages name it: `org/name`, or the folder."""
+        ...
+
+    def snapshot(self) -> Snapshot:
+        """The current revision (raises RepoNotFound)."""
+        ...
+
+    def write_card(self, text: str, parent: str | None, message: str) -> None:
+        """Commit the README on top of `parent`; raises CardConflict when the branch moved."""
+        ...

@@ -1,0 +1,118 @@
+"""The number of documents a job is expected to produce.
+
+Tried in order, the first that answers wins: `total` in jobs.yaml; the input split's size in the
+input dataset's metadata; the row counts in the input's own parquet footers; `max_examples`.
+`max_examples` then caps the answer. Nothing here downloads a dataset's data.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+from .counting import read_rows
+from .hub import HubClient
+from .local import LocalRepo
+from .manifest import HubDataset, InputDataset, Job
+from .storage import JobError, RepoNotFound, Snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Total:
+    documents: int
+    source: str
+    """Where the number came from, for the log."""
+
+
+def resolve_total(job: Job, hub: HubClient) -> Total:
+    """The expected total for `job`, or JobError saying what was tried and to set `total`."""
+    cap = job.max_examples if job.max_examples > 0 else None
+    found = _explicit(job) or (_from_input(job.input, hub) if job.input else None)
+    if found is None and cap is not None:
+        found = Total(cap, "max_examples in jobs.yaml")
+    if found is None:
+        tried = (
+            f"input {job.input.location} has neither split sizes nor parquet footers"
+            if job.input
+            else "no input"
+        )
+        raise JobError(f"cannot work out the expected number of documents ({tried}); set total: in jobs.yaml")
+    if cap is not None and found.documents > cap:
+        return Total(cap, f"{found.source}, capped by max_examples")
+    return found
+
+
+def _explicit(job: Job) -> Total | None:
+    return Total(job.total, "total in jobs.yaml") if job.total is not None else None
+
+
+def _from_input(source: InputDataset, hub: HubClient) -> Total | None:
+    builder = _builder(source, hub)
+    if builder is None:
+        return None
+    splits = builder.info.splits
+    split = splits.get(source.split) if splits else None
+    if split is not None and split.num_examples:
+        return Total(
+            int(split.num_examples), f"{source.split} split size in the metadata of {source.location}"
+        )
+    files = (builder.config.data_files or {}).get(source.split)
+    if not files:
+        log.warning("input %s has no %s split", source.location, source.split)
+        return None
+    return _from_footers(source, [str(file) for file in files], hub)
+
+
+def _builder(source: InputDataset, hub: HubClient) -> Any:
+    """The input's `datasets` builder: metadata and data file names only, pinned to one revision."""
+    from datasets import load_dataset_builder
+
+    location = source.location
+    with tempfile.TemporaryDirectory(prefix="progress-card-datasets-") as cache:
+        try:
+            if isinstance(location, HubDataset):
+                # A pinned revision keeps every read consistent (and skips the dataset viewer lookup).
+                revision = hub.repo(location.repo_id).snapshot().revision
+                return load_dataset_builder(
+                    location.repo_id, name=source.config, revision=revision, cache_dir=cache
+                )
+            return load_dataset_builder(str(location.path), name=source.config, cache_dir=cache)
+        except RepoNotFound as error:
+            log.warning("input dataset: %s", error)
+        except (OSError, ValueError) as error:
+            log.warning("cannot read the metadata of input %s: %s", location, _first_line(error))
+        return None
+
+
+def _from_footers(source: InputDataset, files: list[str], hub: HubClient) -> Total | None:
+    """Sum the footers of the split's files; None unless every one is a readable parquet file."""
+    location = source.location
+    if isinstance(location, HubDataset):
+        snapshot: Snapshot = hub.repo(location.repo_id).snapshot()
+        prefix = f"hf://datasets/{location.repo_id}@{snapshot.revision}/"
+    else:
+        snapshot = LocalRepo(location.path).snapshot()
+        prefix = f"{location.path}/"
+    wanted = {file.removeprefix(prefix) for file in files}
+    if not all(path.endswith(".parquet") for path in wanted):
+        log.warning(
+            "input %s: the %s split is not all parquet, its size cannot be read", location, source.split
+        )
+        return None
+    shards = [shard for shard in snapshot.list_shards("") if shard.path in wanted]
+    rows = read_rows(snapshot, shards, workers=hub.pool_size)
+    readable = [n for n in rows if isinstance(n, int)]
+    if len(readable) != len(wanted):
+        log.warning(
+            "input %s: %d of %d %s files readable", location, len(readable), len(wanted), source.split
+        )
+        return None
+    return Total(sum(readable), f"parquet footers of {len(readable)} {source.split} files of {location}")
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

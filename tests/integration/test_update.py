@@ -1,0 +1,279 @@
+"""`progress-card update` against the Hub simulator, through the real huggingface_hub client."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from progress_card.cli import main
+
+from tests.hubsim import HubSim
+from tests.support import parquet_bytes, write_manifest, write_shard
+
+HOUR = 3600.0
+
+Update = Callable[..., Result]
+
+
+@pytest.fixture
+def update(tmp_path: Path) -> Update:
+    def invoke(*args: str, manifest: str | None = None) -> Result:
+        extra = ["--jobs", str(write_manifest(tmp_path, manifest))] if manifest is not None else []
+        return CliRunner().invoke(main, ["update", *extra, *args], catch_exceptions=False)
+
+    return invoke
+
+
+def shards(hub: HubSim, repo_id: str, folder: str, rows: list[int], first_hours_ago: float = 4.0) -> None:
+    """Upload shards by hand, one per hour from `first_hours_ago`."""
+    now = time.time()
+    for index, count in enumerate(rows):
+        write_shard(
+            hub.repo_dir(repo_id) / folder / f"00000_{index:05d}.parquet",
+            count,
+            now - (first_hours_ago - index) * HOUR,
+        )
+
+
+def card(hub: HubSim, repo_id: str) -> str:
+    return (hub.repo_dir(repo_id) / "README.md").read_text(encoding="utf-8")
+
+
+def progress_line(text: str, config: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(f"**{config}**:"))
+
+
+def test_counts_shards_of_the_default_and_a_named_config_exactly(hub: HubSim, update: Update) -> None:
+    shards(hub, "acme/gen", "data", [100, 250, 50])
+    shards(hub, "acme/gen", "math/part-1", [1_000, 1_000])  # nested folders count too
+    write_shard(hub.repo_dir("acme/gen") / "code" / "0.parquet", 999)  # another config: not ours
+
+    result = update(
+        manifest="""
+        defaults: {repo: acme/gen}
+        jobs:
+          - {name: default, total: 1000}
+          - {name: math, config: math, total: 4000}
+        """
+    )
+
+    assert result.exit_code == 0, result.stderr
+    text = card(hub, "acme/gen")
+    assert progress_line(text, "default").startswith(
+        "**default**: [●●●●●●●●○○○○○○○○○○○○] 40% • 400/1,000 docs<br>⏱️ "
+    )
+    assert progress_line(text, "math").startswith(
+        "**math**: [●●●●●●●●●●○○○○○○○○○○] 50% • 2,000/4,000 docs<br>⏱️ "
+    )
+    assert "default: 400/1,000 docs (40%), ETA" in result.stderr
+    assert "math: 2,000/4,000 docs (50%), ETA" in result.stderr
+    assert len(hub.commits("acme/gen")) == 2
+
+
+def test_eta_projects_the_rate_since_the_first_shard(hub: HubSim, update: Update) -> None:
+    shards(hub, "acme/gen", "data", [500, 500], first_hours_ago=2.0)  # 1,000 docs in 2 hours
+
+    result = update(manifest="jobs: [{name: gen, repo: acme/gen, total: 3000}]")
+
+    assert result.exit_code == 0, result.stderr
+    assert "gen: 1,000/3,000 docs (33%), ETA 3h 59m, card pushed" in result.stderr or (
+        "gen: 1,000/3,000 docs (33%), ETA 4h, card pushed" in result.stderr
+    )
+    assert "⏱️ 3h 59m remaining" in card(hub, "acme/gen") or "⏱️ 4h remaining" in card(hub, "acme/gen")
+
+
+def test_a_new_card_is_created_then_patched_with_the_rest_byte_identical(hub: HubSim, update: Update) -> None:
+    shards(hub, "acme/gen", "data", [10])
+    manifest = """
+    jobs:
+      - name: gen
+        repo: acme/gen
+        total: 100
+        model: acme/instruct-7b
+        input: {dataset: acme/prompts, split: train}
+    """
+    hub.create_repo("acme/prompts")
+    assert update(manifest=manifest).exit_code == 0
+    created = card(hub, "acme/gen")
+    assert created.startswith("---\n")
+    assert "path: data/**/*.parquet" in created
+    assert "- acme/prompts" in created  # source dataset in the metadata
+    assert "[`acme/instruct-7b`](https://huggingface.co/acme/instruct-7b)" in created
+    assert 'ds = load_dataset("acme/gen")' in created
+
+    # Someone edits the card by hand; then the job uploads more.
+    edited = created.replace("## Usage", "A paragraph written by a person.\n\n## Usage")
+    hub.put_file("acme/gen", "README.md", edited)
+    shards(hub, "acme/gen", "data", [10, 30])
+    time.sleep(1.1)  # a later timestamp
+    assert update(manifest=manifest).exit_code == 0
+
+    patched = card(hub, "acme/gen")
+    changed = [
+        (old, new) for old, new in zip(edited.splitlines(), patched.splitlines(), strict=True) if old != new
+    ]
+    assert [(old.split("<br>")[0], new.split("<br>")[0]) for old, new in changed] == [
+        (
+            "**default**: [●●○○○○○○○○○○○○○○○○○○] 10% • 10/100 docs",
+            "**default**: [●●●●●●●●○○○○○○○○○○○○] 40% • 40/100 docs",
+        ),
+        (changed[1][0], changed[1][1]),
+    ]
+    assert changed[1][0].startswith("*Last updated: ") and changed[1][1].startswith("*Last updated: ")
+    assert changed[1][0] != changed[1][1]
+    assert "A paragraph written by a person." in patched
+
+
+def test_a_datatrove_card_with_several_configs_keeps_the_other_lines(hub: HubSim, update: Update) -> None:
+    other = (
+        "**faq**: [●●●●○○○○○○○○○○○○○○○○] 20% • 200/1,000 docs<br>⏱️ 4h remaining • 📅 Nov 21 2026, 16:00 UTC"
+    )
+    hub.put_file(
+        "acme/gen",
+        "README.md",
+        "---\nconfigs:\n- config_name: faq\n  data_files:\n  - split: train\n    path: faq/**/*.parquet\n---\n\n"
+        "# Dataset Card for acme/gen\n\n## 🔄 Generation Progress\n\n"
+        f"{other}\n\n*Last updated: 2026-11-21 11:00:00 UTC*\n\n## Dataset Stats\n\nIn progress.\n",
+    )
+    shards(hub, "acme/gen", "math", [5])
+
+    assert update(manifest="jobs: [{name: m, repo: acme/gen, config: math, total: 10}]").exit_code == 0
+
+    text = card(hub, "acme/gen")
+    assert f"{other}\n\n**math**: [●●●●●●●●●●○○○○○○○○○○] 50% • 5/10 docs<br>⏱️ " in text
+    assert text.endswith(" UTC*\n\n## Dataset Stats\n\nIn progress.\n")
+
+
+def test_a_missing_repo_counts_as_nothing_uploaded_yet(hub: HubSim, update: Update) -> None:
+    result = update(manifest="jobs: [{name: gen, repo: acme/not-yet, total: 100}]")
+
+    assert result.exit_code == 0
+    assert "gen: 0/100 docs (0%), repo not created yet, card not pushed" in result.stderr
+    assert hub.commits("acme/not-yet") == []
+
+
+def test_a_repo_without_shards_shows_waiting(hub: HubSim, update: Update) -> None:
+    hub.create_repo("acme/gen")
+
+    result = update(manifest="jobs: [{name: gen, repo: acme/gen, total: 100}]")
+
+    assert result.exit_code == 0
+    assert progress_line(card(hub, "acme/gen"), "default").endswith(
+        "0% • 0/100 docs<br>⏱️ waiting for first shard upload..."
+    )
+
+
+def test_a_broken_shard_is_reported_and_never_counted_as_zero(
+    hub: HubSim, update: Update, caplog: pytest.LogCaptureFixture
+) -> None:
+    shards(hub, "acme/gen", "data", [100, 100])
+    hub.put_file("acme/gen", "data/00000_00002.parquet", parquet_bytes(100)[:-300] + b"PAR1")  # truncated
+    caplog.set_level(logging.INFO)
+
+    result = update(manifest="jobs: [{name: gen, repo: acme/gen, total: 1000}]")
+
+    assert result.exit_code == 0
+    assert "gen: 200/1,000 docs (20%)" in result.stderr
+    assert "count incomplete: 1 unreadable shards" in result.stderr
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(m.startswith("cannot read the footer of data/00000_00002.parquet: ") for m in messages)
+    assert "gen: count incomplete: 1 of 3 shards could not be read (listed above)" in messages
+
+
+def test_the_listing_is_fresh_on_every_run_in_the_same_process(hub: HubSim, update: Update) -> None:
+    manifest = "jobs: [{name: gen, repo: acme/gen, total: 100}]"
+    shards(hub, "acme/gen", "data", [10])
+    assert "10/100 docs" in update(manifest=manifest).stderr
+    write_shard(hub.repo_dir("acme/gen") / "data" / "later.parquet", 20)
+    assert "30/100 docs" in update(manifest=manifest).stderr
+
+
+def test_footers_are_read_with_ranged_requests_never_whole_files(hub: HubSim, update: Update) -> None:
+    shards(hub, "acme/gen", "data", [100] * 5)
+    hub.clear_requests()
+
+    assert update(manifest="jobs: [{name: gen, repo: acme/gen, total: 1000}]").exit_code == 0
+
+    reads = [r for r in hub.requests if "/resolve/" in r.path and r.path.endswith(".parquet")]
+    assert len(reads) == 5
+    assert all(r.status == 206 for r in reads)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        ("jobs:\n  - name: gen\n    repo: acme/gen\n    total: [1\n", "not valid YAML"),
+        ("jobs:\n  - name: gen\n    repo: acme/gen\n    totl: 5\n", 'unknown key "totl"'),
+        (
+            "jobs:\n  - {name: gen, repo: acme/gen, total: 5}\n  - {name: gen, repo: acme/gen, total: 5}\n",
+            "duplicate name",
+        ),
+        (
+            "jobs:\n  - name: gen\n    repo: acme/gen\n    total: five\n",
+            'total must be a positive integer, got "five"',
+        ),
+    ],
+)
+def test_manifest_errors_exit_2_and_touch_nothing(
+    hub: HubSim, update: Update, manifest: str, message: str
+) -> None:
+    shards(hub, "acme/gen", "data", [10])
+    hub.clear_requests()
+
+    result = update(manifest=manifest)
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "jobs.yaml:" in result.stderr
+    assert hub.requests == []
+
+
+def test_only_selects_jobs_and_rejects_unknown_names(hub: HubSim, update: Update) -> None:
+    shards(hub, "acme/a", "data", [1])
+    shards(hub, "acme/b", "data", [1])
+    manifest = "jobs:\n  - {name: a, repo: acme/a, total: 2}\n  - {name: b, repo: acme/b, total: 2}\n"
+
+    assert update("--only", "b", manifest=manifest).exit_code == 0
+    assert hub.commits("acme/a") == []
+    assert len(hub.commits("acme/b")) == 1
+
+    hub.clear_requests()
+    result = update("--only", "c", manifest=manifest)
+    assert result.exit_code == 2
+    assert 'no job named "c"' in result.stderr
+    assert hub.requests == []
+
+
+def test_dry_run_prints_the_diff_and_pushes_nothing(hub: HubSim, update: Update) -> None:
+    shards(hub, "acme/gen", "data", [30])
+
+    result = update("--dry-run", manifest="jobs: [{name: gen, repo: acme/gen, total: 100}]")
+
+    assert result.exit_code == 0
+    assert hub.commits("acme/gen") == []
+    assert not (hub.repo_dir("acme/gen") / "README.md").exists()
+    assert "+++ acme/gen/README.md (updated)" in result.stdout
+    assert "+**default**: [●●●●●●○○○○○○○○○○○○○○] 30% • 30/100 docs<br>⏱️ " in result.stdout
+    assert "gen: 30/100 docs (30%), ETA" in result.stderr and "dry run, nothing pushed" in result.stderr
+
+
+def test_one_failing_job_exits_1_and_the_others_still_run(hub: HubSim, update: Update) -> None:
+    shards(hub, "acme/gen", "data", [10])
+
+    result = update(
+        manifest="""
+        jobs:
+          - {name: broken, repo: acme/gen, config: math, input: {dataset: acme/missing-input}}
+          - {name: fine, repo: acme/gen, total: 100}
+        """
+    )
+
+    assert result.exit_code == 1
+    assert "broken: failed: cannot work out the expected number of documents" in result.stderr
+    assert "set total: in jobs.yaml" in result.stderr
+    assert "fine: 10/100 docs (10%)" in result.stderr
+    assert len(hub.commits("acme/gen")) == 1
