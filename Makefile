@@ -1,0 +1,35 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   run progress-card on the offline demo (no network, no account)
+#   make test   install what the tests need, then run the checks and the whole test suite
+# Both create the virtual environment in .venv on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+# Nothing the demo or the tests run may talk to anything but loopback.
+export HF_HUB_DISABLE_TELEMETRY := 1
+export HF_UPDATE_DOWNLOAD_COUNTS := 0
+export DO_NOT_TRACK := 1
+
+.PHONY: demo test check
+
+$(INSTALLED): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[test]'
+	touch $@
+
+demo: $(INSTALLED)
+	$(BIN)/python examples/demo/make_shards.py
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/progress-card update --jobs examples/demo/jobs.yaml
+	@echo "The card it wrote: examples/demo/README.md"
+
+check: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: check
+	$(BIN)/python -m pytest
