@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from progress_card.cli import main
 
+from progress_card.cli import main
 from tests.hubsim import HubSim
 from tests.support import parquet_bytes, write_manifest, write_shard
 

@@ -2,6 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
+
 from progress_card.card import (
     CardSpec,
     Eta,

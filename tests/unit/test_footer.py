@@ -3,6 +3,7 @@ import io
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from progress_card.footer import FooterError, NeedMoreBytes, rows_from_tail
 
 

@@ -1,6 +1,7 @@
 from datetime import datetime, timezone
 
 import pytest
+
 from progress_card.formatting import format_count, format_duration, format_eta_date, format_timestamp, percent
 
 

@@ -2,6 +2,7 @@ from pathlib import Path
 from textwrap import dedent
 
 import pytest
+
 from progress_card.manifest import HubDataset, InputDataset, LocalDataset, ManifestError, load_manifest
 
 
