@@ -1,0 +1,68 @@
+import pytest
+
+from progress_card.slurm import JobState, Liveness, parse_squeue, squeue_argv
+
+
+def test_the_command_asks_for_every_state_with_a_fixed_format() -> None:
+    assert squeue_argv("4242") == ["squeue", "--noheader", "--states=all", "--format=%i %T", "--jobs=4242"]
+
+
+@pytest.mark.parametrize("job_id", ["", "12a", "1;rm -rf /", "$(id)", "12_3", "-1", "1 2"])
+def test_only_digits_become_a_job_id(job_id: str) -> None:
+    with pytest.raises(ValueError, match="not a Slurm job id"):
+        squeue_argv(job_id)
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ("123 RUNNING\n", JobState(Liveness.ALIVE, "RUNNING")),
+        ("123 PENDING\n", JobState(Liveness.ALIVE, "PENDING")),
+        ("123_[2-3%2] PENDING\n123_1 RUNNING\n123_0 RUNNING\n", JobState(Liveness.ALIVE, "RUNNING")),
+        ("123_[4-9%2] PENDING\n123_3 COMPLETED\n", JobState(Liveness.ALIVE, "PENDING")),
+        ("\n123 COMPLETING\n\n", JobState(Liveness.ALIVE, "COMPLETING")),
+        ("123 SUSPENDED\n", JobState(Liveness.ALIVE, "SUSPENDED")),
+        ("123 REQUEUED\n", JobState(Liveness.ALIVE, "REQUEUED")),
+        ("123 CONFIGURING\n", JobState(Liveness.ALIVE, "CONFIGURING")),
+        ("123 COMPLETED\n", JobState(Liveness.ENDED, "COMPLETED")),
+        ("123_0 COMPLETED\n123_1 COMPLETED\n", JobState(Liveness.ENDED, "COMPLETED")),
+        ("123_0 COMPLETED\n123_1 FAILED\n123_2 CANCELLED\n", JobState(Liveness.ENDED, "FAILED")),
+        ("123_0 COMPLETED\n123_1 TIMEOUT\n", JobState(Liveness.ENDED, "TIMEOUT")),
+        ("123 CANCELLED\n", JobState(Liveness.ENDED, "CANCELLED")),
+        ("123 OUT_OF_MEMORY\n", JobState(Liveness.ENDED, "OUT_OF_MEMORY")),
+        ("123 NODE_FAIL\n", JobState(Liveness.ENDED, "NODE_FAIL")),
+        ("123 PREEMPTED\n", JobState(Liveness.ENDED, "PREEMPTED")),
+        ("123 BOOT_FAIL\n", JobState(Liveness.ENDED, "BOOT_FAIL")),
+        ("123 DEADLINE\n", JobState(Liveness.ENDED, "DEADLINE")),
+        ("", JobState(Liveness.GONE)),
+        ("\n\n", JobState(Liveness.GONE)),
+    ],
+)
+def test_squeue_answers_after_exit_0(output: str, expected: JobState) -> None:
+    assert parse_squeue("123", 0, output) == expected
+
+
+def test_an_invalid_job_id_means_the_job_is_gone() -> None:
+    answer = parse_squeue("123", 1, "slurm_load_jobs error: Invalid job id specified\n")
+    assert answer == JobState(Liveness.GONE)
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "output", "detail"),
+    [
+        (
+            1,
+            "slurm_load_jobs error: Unable to contact slurm controller (connect failure)\n",
+            "squeue exited with 1",
+        ),
+        (127, "sh: 1: squeue: not found\n", "squeue exited with 127"),
+        (0, "1234 RUNNING\n", "unexpected squeue output: '1234 RUNNING'"),
+        (0, "123 RUNNING extra\n", "unexpected squeue output"),
+        (0, "JOBID STATE\n123 RUNNING\n", "unexpected squeue output: 'JOBID STATE'"),
+        (0, "123 LOST_IN_SPACE\n", "unknown Slurm state LOST_IN_SPACE"),
+    ],
+)
+def test_anything_else_is_unknown_never_finished(exit_code: int, output: str, detail: str) -> None:
+    answer = parse_squeue("123", exit_code, output)
+    assert answer.liveness is Liveness.UNKNOWN
+    assert detail in answer.detail
