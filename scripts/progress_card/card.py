@@ -22,8 +22,11 @@ from datetime import datetime, timedelta
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from .formatting import format_count, format_duration, format_eta_date, format_timestamp, percent
+from .stats import FinalFigures
 
 SECTION_HEADER = "## 🔄 Generation Progress"
+STATS_PENDING = "Generation in progress. Final statistics will be available upon completion."
+"""datatrove's placeholder for the final figures, which a completed job's table replaces."""
 BAR_WIDTH = 20
 _HEADER_LINE = re.compile(r"^## 🔄 Generation Progress[ \t]*\r?$", re.MULTILINE)
 _NEXT_SECTION = re.compile(r"^#{1,2} ", re.MULTILINE)
@@ -61,6 +64,11 @@ def describe_progress(done: int, total: int, eta: Eta | None) -> str:
         return "⏱️ estimating time remaining..."
     remaining = format_duration(eta.remaining.total_seconds())
     return f"⏱️ {remaining} remaining • 📅 {format_eta_date(eta.finish_at)}"
+
+
+def describe_stop(done: int, total: int, reason: str) -> str:
+    """The text after the bar of a job that ended without completing: the bar stays where it stopped."""
+    return f"⚠️ stopped at {percent(clamp(done, total), total)}%: {reason}"
 
 
 def progress_line(config: str, done: int, total: int, detail: str) -> str:
@@ -127,6 +135,49 @@ def render_section(lines: list[str], now: datetime) -> str:
     return f"{SECTION_HEADER}\n\n{body}\n\n{timestamp_line(now)}\n"
 
 
+def figures_table(figures: FinalFigures) -> str:
+    """The final figures as datatrove's card shows them; rows without a value are left out."""
+    rows = [
+        ("Documents processed", format_count(figures.documents) if figures.documents is not None else None),
+        ("Avg. source chars", f"{figures.mean_doc_chars:.2f}" if figures.mean_doc_chars else None),
+        ("Total prompt tokens", format_count(figures.prompt_tokens) if figures.prompt_tokens else None),
+        (
+            "Total completion tokens",
+            format_count(figures.completion_tokens) if figures.completion_tokens else None,
+        ),
+        ("Mean prompt tokens", f"{figures.prompt_tokens_mean:.2f}" if figures.prompt_tokens_mean else None),
+        (
+            "Mean completion tokens",
+            f"{figures.completion_tokens_mean:.2f}" if figures.completion_tokens_mean else None,
+        ),
+    ]
+    body = [f"| {name} | {value} |" for name, value in rows if value is not None]
+    return "\n".join(["| Metric | Value |", "| --- | --- |", *body])
+
+
+def patch_final_figures(text: str, config: str, figures: FinalFigures) -> str:
+    """Show a completed config's final figures: in place of datatrove's placeholder when the card has
+    one, otherwise below the config's progress line. The block is marked, so patching is idempotent."""
+    opening, closing = (
+        f"<!-- progress-card:final-figures {config} -->",
+        f"<!-- /progress-card:final-figures {config} -->",
+    )
+    block = (
+        f"{opening}\nFinal figures of **{config}**, from stats.json:\n\n{figures_table(figures)}\n{closing}"
+    )
+    existing = re.search(rf"^{re.escape(opening)}$.*?^{re.escape(closing)}$", text, re.MULTILINE | re.DOTALL)
+    if existing:
+        return text[: existing.start()] + block + text[existing.end() :]
+    if STATS_PENDING in text:
+        return text.replace(STATS_PENDING, block, 1)
+    line = re.compile(rf"^\*\*{re.escape(config)}\*\*:[^\r\n]*", re.MULTILINE)
+    header = _HEADER_LINE.search(text)
+    found = line.search(text, header.end()) if header else None
+    if found is None:
+        return text
+    return f"{text[: found.end()]}\n\n{block}{text[found.end() :]}"
+
+
 @dataclass(frozen=True)
 class CardSpec:
     """What a new card says about the job."""
@@ -167,6 +218,10 @@ def new_card(spec: CardSpec, line: str, now: datetime) -> str:
             _summary(spec),
             "",
             render_section([line], now).rstrip("\n"),
+            "",
+            "## Dataset Stats",
+            "",
+            STATS_PENDING,
             "",
             "## Usage",
             "",

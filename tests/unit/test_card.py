@@ -7,11 +7,14 @@ from progress_card.card import (
     CardSpec,
     Eta,
     describe_progress,
+    describe_stop,
     new_card,
     patch_card,
+    patch_final_figures,
     progress_line,
     render_bar,
 )
+from progress_card.stats import FinalFigures
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 LATER = NOW + timedelta(hours=1)
@@ -189,3 +192,46 @@ def test_a_new_card_has_metadata_progress_and_usage(config: str) -> None:
     )
     # A new card is then patched like any other.
     assert patch_card(text, config, line(config, 0, 100), NOW) == text
+
+
+def test_a_stopped_job_keeps_its_last_bar_and_says_why() -> None:
+    detail = describe_stop(630, 1_000, "Slurm job 123 ended (FAILED) without stats.json")
+    assert progress_line("math", 630, 1_000, detail) == (
+        "**math**: [●●●●●●●●●●●●○○○○○○○○] 63% • 630/1,000 docs"
+        "<br>⚠️ stopped at 63%: Slurm job 123 ended (FAILED) without stats.json"
+    )
+
+
+FIGURES = FinalFigures(
+    documents=4_990,
+    prompt_tokens=250_000,
+    completion_tokens=1_500_000,
+    prompt_tokens_mean=50.1,
+    completion_tokens_mean=300.6,
+    mean_doc_chars=None,
+)
+TABLE = (
+    "| Metric | Value |\n| --- | --- |\n| Documents processed | 4,990 |\n| Total prompt tokens | 250,000 |\n"
+    "| Total completion tokens | 1,500,000 (≈1.5M) |\n| Mean prompt tokens | 50.10 |\n| Mean completion tokens | 300.60 |"
+)
+
+
+def test_final_figures_replace_datatrove_placeholder_once() -> None:
+    card = "# T\n\n## Dataset Stats\n\nGeneration in progress. Final statistics will be available upon completion.\n"
+    patched = patch_final_figures(card, "math", FIGURES)
+    assert patched == (
+        "# T\n\n## Dataset Stats\n\n<!-- progress-card:final-figures math -->\n"
+        f"Final figures of **math**, from stats.json:\n\n{TABLE}\n<!-- /progress-card:final-figures math -->\n"
+    )
+    assert patch_final_figures(patched, "math", FIGURES) == patched
+
+
+def test_without_placeholder_the_figures_go_below_the_config_line() -> None:
+    patched = patch_final_figures(
+        DATATROVE_CARD.replace("Generation in progress. Final", "Final"), "faq", FIGURES
+    )
+    faq_line = DATATROVE_CARD.splitlines()[23]
+    assert f"{faq_line}\n\n<!-- progress-card:final-figures faq -->\nFinal figures of **faq**" in patched
+    assert patch_final_figures(patched, "faq", FIGURES) == patched
+    # The progress lines still patch as before: the block does not look like a config line.
+    assert patch_card(patched, "faq", "**faq**: new", LATER).count("**faq**: new") == 1
