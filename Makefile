@@ -32,4 +32,5 @@ check: $(INSTALLED)
 	$(BIN)/mypy
 
 test: check
+	tests/cluster/setup-system.sh
 	$(BIN)/python -m pytest

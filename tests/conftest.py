@@ -17,6 +17,10 @@ from typing import Any
 
 import pytest
 
+# Session fixtures `slurm`, `sshd` and `cluster`: a real Slurm and sshd on loopback, started on first use.
+from tests.cluster.fixtures import cluster as cluster
+from tests.cluster.fixtures import slurm as slurm
+from tests.cluster.fixtures import sshd as sshd
 from tests.hubsim import HubSim
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="hubsim-session-"))

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Install what the loopback cluster tests need: a real Slurm (munge, slurmctld, slurmd, client commands)
+# and a real OpenSSH server and client. Debian/Ubuntu only.
+#
+# Idempotent and quick: when every binary is present it does nothing (no apt-get at all);
+# SETUP_SYSTEM_FORCE=1 runs apt-get anyway.
+# It never starts a service: the tests start their own daemons on loopback with their own configs.
+set -euo pipefail
+
+PACKAGES=(slurm-wlm munge openssh-server openssh-client)
+# sshd is looked for at its absolute path (the tests run /usr/sbin/sshd); the rest on PATH or in sbin.
+BINARIES=(/usr/sbin/sshd slurmctld slurmd munged munge unmunge squeue sbatch scancel sinfo ssh ssh-keygen)
+
+have() {
+    case "$1" in
+        /*) [ -x "$1" ] ;;
+        *) command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ] ;;
+    esac
+}
+
+missing=()
+for binary in "${BINARIES[@]}"; do
+    have "$binary" || missing+=("$binary")
+done
+if [ "${#missing[@]}" -eq 0 ] && [ "${SETUP_SYSTEM_FORCE:-0}" != 1 ]; then
+    echo "setup-system: slurm, munge and openssh already installed"
+    exit 0
+fi
+echo "setup-system: installing ${PACKAGES[*]} (missing: ${missing[*]:-none, forced})"
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup-system: apt-get not found; install ${PACKAGES[*]} (or their equivalents) by hand" >&2
+    exit 1
+fi
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+        echo "setup-system: must run as root (or with sudo available) to install ${PACKAGES[*]}" >&2
+        exit 1
+    fi
+    SUDO=(sudo)
+fi
+
+# Keep the packages' maintainer scripts from starting munged, slurmctld, slurmd or sshd (on port 22):
+# invoke-rc.d asks policy-rc.d, and 101 means "action forbidden". Any existing policy is put back after.
+POLICY=/usr/sbin/policy-rc.d
+SAVED="$POLICY.setup-system-saved"
+ours=0
+restore_policy() {
+    if [ "$ours" -eq 1 ]; then
+        "${SUDO[@]}" rm -f "$POLICY"
+        if [ -e "$SAVED" ]; then
+            "${SUDO[@]}" mv "$SAVED" "$POLICY"
+        fi
+    fi
+}
+trap restore_policy EXIT
+# If $SAVED exists, an interrupted run left it: it holds the original, $POLICY is ours.
+if [ -e "$POLICY" ] && [ ! -e "$SAVED" ]; then
+    "${SUDO[@]}" mv "$POLICY" "$SAVED"
+fi
+ours=1
+printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$POLICY" >/dev/null
+"${SUDO[@]}" chmod 755 "$POLICY"
+
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+# --no-install-recommends: the plugins the tests configure are all in slurm-wlm-basic-plugins, a hard
+# dependency; the recommends would add systemd (via libpam-systemd), xauth and a dozen Slurm plugins.
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
+
+still=()
+for binary in "${BINARIES[@]}"; do
+    have "$binary" || still+=("$binary")
+done
+if [ "${#still[@]}" -ne 0 ]; then
+    echo "setup-system: still missing after install: ${still[*]}" >&2
+    exit 1
+fi
+echo "setup-system: installed ${PACKAGES[*]}"
