@@ -11,12 +11,15 @@ from typing import NoReturn
 import click
 
 from . import __version__
+from .finish import FinishDetector, Watch
 from .hub import HubClient
 from .local import LocalRepo
 from .manifest import HubDataset, Job, Location, Manifest, ManifestError, load_manifest
+from .marking import Mark, mark_file
 from .run import Services, run
+from .ssh import SshClient
 from .storage import DatasetRepo
-from .total import Total, resolve_total
+from .total import resolve_total
 
 log = logging.getLogger("progress_card")
 
@@ -61,12 +64,16 @@ def update(jobs_path: Path, only: tuple[str, ...], dry_run: bool) -> None:
     except ManifestError as error:
         _fail_usage(error)
     hub = HubClient()
-    services = Services(
-        open_repo=lambda location: _open_repo(hub, location),
-        resolve_total=lambda job: _resolve_total(job, hub),
-        workers=hub.pool_size,
-    )
-    report = run(jobs, services, now=datetime.now(timezone.utc), dry_run=dry_run)
+    with SshClient() as ssh:
+        detector = FinishDetector(ssh)
+        services = Services(
+            open_repo=lambda location: _open_repo(hub, location),
+            resolve_total=lambda job: resolve_total(job, hub),
+            verdicts=lambda jobs: detector.verdicts([_watch(job) for job in jobs]),
+            mark=lambda mark: _mark(manifest.path, mark),
+            workers=hub.pool_size,
+        )
+        report = run(jobs, services, now=datetime.now(timezone.utc), dry_run=dry_run)
     for job in report.jobs:
         if job.diff:
             click.echo(job.diff)
@@ -103,5 +110,9 @@ def _open_repo(hub: HubClient, location: Location) -> DatasetRepo:
     return LocalRepo(location.path)
 
 
-def _resolve_total(job: Job, hub: HubClient) -> Total:
-    return resolve_total(job, hub)
+def _mark(path: Path, mark: Mark) -> None:
+    mark_file(path, [mark])
+
+
+def _watch(job: Job) -> Watch:
+    return Watch(job.name, job.slurm_job_id, job.stats_path, job.ssh)

@@ -22,11 +22,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from .ssh import SshSettings
+
 SCHEMA_FILE = "jobs.schema.json"
 HF_DATASETS_PREFIX = "hf://datasets/"
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 # Mapping-valued keys that merge key by key with the defaults instead of replacing them.
-_MERGED_KEYS = ("input",)
+_MERGED_KEYS = ("input", "ssh")
 # Keys that stand for one another: a job that sets one does not inherit the others from the defaults.
 _ALTERNATIVES = (frozenset({"repo", "output"}),)
 
@@ -70,6 +72,15 @@ class InputDataset:
 
 
 @dataclass(frozen=True)
+class Finished:
+    """What jobs.yaml says about a job that progress-card marked finished."""
+
+    outcome: str
+    at: str
+    count: int | None = None
+
+
+@dataclass(frozen=True)
 class Job:
     name: str
     output: Location
@@ -81,6 +92,8 @@ class Job:
     stats_path: str | None = None
     model: str | None = None
     description: str | None = None
+    ssh: SshSettings | None = None
+    finished: Finished | None = None
 
     @property
     def folder(self) -> str:
@@ -210,6 +223,32 @@ def _job(base: Path, fields: Mapping[str, Any]) -> Job:
         stats_path=_str_or_none(fields.get("stats_path")),
         model=_str_or_none(fields.get("model")),
         description=_str_or_none(fields.get("description")),
+        ssh=_ssh(base, fields["ssh"]) if "ssh" in fields else None,
+        finished=Finished(
+            outcome=str(fields.get("outcome", "finished")),
+            at=str(fields.get("finished_at", "")),
+            count=_int_or_none(fields.get("final_count")),
+        )
+        if fields.get("finished") is True
+        else None,
+    )
+
+
+def _ssh(base: Path, fields: Mapping[str, Any]) -> SshSettings:
+    def path(key: str) -> Path | None:
+        value = fields.get(key)
+        return (base / Path(str(value)).expanduser()).resolve() if value is not None else None
+
+    return SshSettings(
+        host=str(fields["host"]),
+        user=_str_or_none(fields.get("user")),
+        port=_int_or_none(fields.get("port")),
+        key_file=path("key_file"),
+        key_env=_str_or_none(fields.get("key_env")),
+        known_hosts=path("known_hosts"),
+        known_hosts_env=_str_or_none(fields.get("known_hosts_env")),
+        proxy_jump=_str_or_none(fields.get("proxy_jump")),
+        connect_timeout=int(fields.get("connect_timeout", 15)),
     )
 
 
@@ -280,7 +319,7 @@ def _describe(path: Path, document: Any, error: ValidationError) -> str:
 
 def _explain(error: ValidationError) -> str:
     """What is wrong, in words: the key, what is expected, and what was found."""
-    message = _annotation(error, "x-message")
+    message = _annotation(error, f"x-message-{error.validator}") or _annotation(error, "x-message")
     if message:
         return message
     key = _key_name(error)

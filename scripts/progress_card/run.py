@@ -1,7 +1,10 @@
 """One update over the manifest: for each job, plan its new card, then apply what differs.
 
-A job's failure is reported and the others still run. Nothing below this module reads the clock:
-`now` is passed in.
+First the cluster is asked once which jobs have finished; then, job by job, the documents are
+counted, the card is patched with the progress (or how the job ended) and pushed, and only then
+is a finished job marked in jobs.yaml, so that its card always shows the final numbers.
+A job's failure is reported and the others still run. Nothing below this module reads the
+clock: `now` is passed in.
 """
 
 from __future__ import annotations
@@ -13,11 +16,24 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 
-from .card import CardSpec, Eta, clamp, describe_progress, new_card, patch_card, progress_line
+from .card import (
+    CardSpec,
+    Eta,
+    clamp,
+    describe_progress,
+    describe_stop,
+    new_card,
+    patch_card,
+    patch_final_figures,
+    progress_line,
+)
 from .counting import Count, count_documents
 from .estimate import simple_eta
+from .finish import RUNNING, Outcome, Verdict
 from .formatting import format_count, format_duration, percent
 from .manifest import HubDataset, Job, Location
+from .marking import Mark, MarkingError
+from .stats import FinalFigures, StatsFormatError, final_figures
 from .storage import CardConflict, DatasetRepo, JobError, RepoNotFound
 from .total import Total
 
@@ -32,6 +48,7 @@ class Status(str, Enum):
     UNCHANGED = "card unchanged"
     DRY_RUN = "dry run, nothing pushed"
     NO_REPO = "repo not created yet, card not pushed"
+    SKIPPED = "already finished, skipped"
     FAILED = "failed"
 
 
@@ -41,6 +58,10 @@ class Services:
 
     open_repo: Callable[[Location], DatasetRepo]
     resolve_total: Callable[[Job], Total]
+    verdicts: Callable[[Sequence[Job]], dict[str, Verdict]]
+    """Which jobs have finished: asks the cluster once for all of them."""
+    mark: Callable[[Mark], None]
+    """Record a finished job in jobs.yaml."""
     workers: int = 32
 
 
@@ -51,6 +72,10 @@ class JobReport:
     done: int | None = None
     total: int | None = None
     eta: Eta | None = None
+    outcome: Outcome | None = None
+    reason: str = ""
+    """How the job ended, when it did."""
+    marked: bool = False
     error: str | None = None
     warnings: tuple[str, ...] = ()
     diff: str | None = field(default=None, repr=False)
@@ -69,12 +94,18 @@ class JobReport:
         """`math: 3,120/5,000 docs (62%), ETA 2h 15m, card pushed`."""
         if self.failed:
             return f"{self.name}: failed: {self.error}"
+        if self.status is Status.SKIPPED:
+            return f"{self.name}: already finished ({self.reason}), skipped"
         parts = []
         if self.done is not None and self.total is not None:
             parts.append(f"{format_count(self.done)}/{format_count(self.total)} docs ({self.percent}%)")
-        if self.eta is not None:
+        if self.outcome is not None:
+            parts.append(f"{self.outcome.value} ({self.reason})")
+        elif self.eta is not None:
             parts.append(f"ETA {format_duration(self.eta.remaining.total_seconds())}")
         parts.append(self.status.value)
+        if self.marked:
+            parts.append(f"marked {self.outcome.value if self.outcome else 'finished'} in jobs.yaml")
         parts.extend(self.warnings)
         return f"{self.name}: {', '.join(parts)}"
 
@@ -90,17 +121,37 @@ class Report:
 
 def run(jobs: Sequence[Job], services: Services, now: datetime, dry_run: bool = False) -> Report:
     """Update every job's card; one job's failure does not stop the others."""
+    active = [job for job in jobs if job.finished is None]
+    verdicts = services.verdicts(active) if active else {}
     reports = []
     for job in jobs:
+        if job.finished is not None:
+            reports.append(_skipped(job))
+            continue
         try:
-            reports.append(_update(job, services, now, dry_run))
+            reports.append(_update(job, verdicts.get(job.name, RUNNING), services, now, dry_run))
         except JobError as error:
             log.error("%s: %s", job.name, error)
             reports.append(JobReport(job.name, Status.FAILED, error=str(error)))
     return Report(tuple(reports))
 
 
-def _update(job: Job, services: Services, now: datetime, dry_run: bool) -> JobReport:
+def _skipped(job: Job) -> JobReport:
+    assert job.finished is not None
+    log.info(
+        "%s: finished (%s at %s); remove finished: and the keys after it from jobs.yaml to follow it again",
+        job.name,
+        job.finished.outcome,
+        job.finished.at,
+    )
+    return JobReport(job.name, Status.SKIPPED, reason=f"{job.finished.outcome} at {job.finished.at}")
+
+
+def _update(job: Job, verdict: Verdict, services: Services, now: datetime, dry_run: bool) -> JobReport:
+    verdict, figures = _read_stats(job, verdict)
+    if verdict.warning:
+        log.warning("%s: %s", job.name, verdict.warning)
+    warnings: tuple[str, ...] = (verdict.warning,) if verdict.warning else ()
     total = services.resolve_total(job)
     log.info("%s: expecting %s documents (%s)", job.name, format_count(total.documents), total.source)
     repo = services.open_repo(job.output)
@@ -108,43 +159,104 @@ def _update(job: Job, services: Services, now: datetime, dry_run: bool) -> JobRe
         snapshot = repo.snapshot()
     except RepoNotFound as error:
         log.warning("%s: 0 documents so far: %s", job.name, error)
-        return JobReport(job.name, Status.NO_REPO, done=0, total=total.documents)
+        report = JobReport(job.name, Status.NO_REPO, 0, total.documents, warnings=warnings)
+        return _finish(job, report, verdict, 0, services, now, dry_run)
 
     count = count_documents(snapshot, job.folder, workers=services.workers)
     _log_count(job, repo, count)
-    eta = simple_eta(count.documents, total.documents, count.first_upload, now)
-    line = progress_line(
-        job.config, count.documents, total.documents, describe_progress(count.documents, total.documents, eta)
+    if count.unreadable:
+        warnings += (f"count incomplete: {len(count.unreadable)} unreadable shards",)
+    eta = (
+        simple_eta(count.documents, total.documents, count.first_upload, now) if not verdict.outcome else None
     )
+    detail = _detail(verdict, count.documents, total.documents, eta)
+    line = progress_line(job.config, count.documents, total.documents, detail)
     spec = card_spec(job, repo)
+
+    def apply(card: str | None) -> str:
+        text = updated_card(card, job, spec, line, now)
+        return patch_final_figures(text, job.config, figures) if figures else text
+
     before = snapshot.read_card()
-    after = updated_card(before, job, spec, line, now)
-    warnings = (f"count incomplete: {len(count.unreadable)} unreadable shards",) if count.unreadable else ()
+    after = apply(before)
     report = JobReport(job.name, Status.PUSHED, count.documents, total.documents, eta, warnings=warnings)
-
     if after == before:
-        return replace(report, status=Status.UNCHANGED)
-    if dry_run:
-        return replace(report, status=Status.DRY_RUN, diff=card_diff(repo.label, before, after))
+        report = replace(report, status=Status.UNCHANGED)
+    elif dry_run:
+        report = replace(report, status=Status.DRY_RUN, diff=card_diff(repo.label, before, after))
+    else:
+        _push(job, repo, snapshot.revision, after, apply, report)
+    return _finish(job, report, verdict, count.documents, services, now, dry_run)
 
+
+def _read_stats(job: Job, verdict: Verdict) -> tuple[Verdict, FinalFigures | None]:
+    """The final figures of a completed job; a stats.json that is not JSON yet completes nothing."""
+    if verdict.outcome is not Outcome.COMPLETED or verdict.stats is None:
+        return verdict, None
+    try:
+        return verdict, final_figures(verdict.stats)
+    except StatsFormatError as error:
+        return Verdict(warning=f"{error}; it may still be being written, looking again next run"), None
+
+
+def _detail(verdict: Verdict, done: int, total: int, eta: Eta | None) -> str:
+    if verdict.outcome is Outcome.COMPLETED:
+        return "✅ Complete"
+    if verdict.outcome is not None:
+        return describe_stop(done, total, verdict.reason)
+    return describe_progress(done, total, eta)
+
+
+def _push(
+    job: Job,
+    repo: DatasetRepo,
+    parent: str | None,
+    card: str,
+    apply: Callable[[str | None], str],
+    report: JobReport,
+) -> None:
+    """Push the card on top of the revision it was read at; when the repo moved, re-read and re-apply."""
     message = (
-        f"Update generation progress: {job.config} {report.percent}% ({format_count(count.documents)} docs)"
+        f"Update generation progress: {job.config} {report.percent}% ({format_count(report.done or 0)} docs)"
     )
-    parent = snapshot.revision
     for attempt in range(1, PUSH_ATTEMPTS + 1):
         try:
-            repo.write_card(after, parent, message)
-            return report
+            repo.write_card(card, parent, message)
+            return
         except CardConflict:
             if attempt == PUSH_ATTEMPTS:
                 break
             log.info("%s: %s changed while updating; reading the card again", job.name, repo.label)
             fresh = repo.snapshot()
             parent = fresh.revision
-            after = updated_card(fresh.read_card(), job, spec, line, now)
+            card = apply(fresh.read_card())
     raise JobError(
         f"{repo.label} kept changing while its card was pushed ({PUSH_ATTEMPTS} attempts); the next run will retry"
     )
+
+
+def _finish(
+    job: Job,
+    report: JobReport,
+    verdict: Verdict,
+    count: int,
+    services: Services,
+    now: datetime,
+    dry_run: bool,
+) -> JobReport:
+    """Mark a finished job in jobs.yaml, now that its card shows the final numbers."""
+    if verdict.outcome is None:
+        return report
+    report = replace(report, outcome=verdict.outcome, reason=verdict.reason)
+    log.info("%s: %s: %s", job.name, verdict.outcome.value, verdict.reason)
+    if dry_run:
+        return replace(report, warnings=(*report.warnings, "would be marked finished"))
+    try:
+        services.mark(Mark(job.name, verdict.outcome.value, now, count))
+    except (MarkingError, OSError) as error:
+        log.warning("%s: not marked finished in jobs.yaml: %s", job.name, error)
+        return replace(report, warnings=(*report.warnings, f"not marked in jobs.yaml: {error}"))
+    return replace(report, marked=True)
 
 
 def updated_card(before: str | None, job: Job, spec: CardSpec, line: str, now: datetime) -> str:

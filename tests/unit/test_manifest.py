@@ -3,7 +3,15 @@ from textwrap import dedent
 
 import pytest
 
-from progress_card.manifest import HubDataset, InputDataset, LocalDataset, ManifestError, load_manifest
+from progress_card.manifest import (
+    Finished,
+    HubDataset,
+    InputDataset,
+    LocalDataset,
+    ManifestError,
+    load_manifest,
+)
+from progress_card.ssh import SshSettings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -62,18 +70,79 @@ def test_outputs_are_hub_urls_file_urls_or_folders(tmp_path: Path) -> None:
     assert c.input == InputDataset(LocalDataset(tmp_path / "prompts"))
 
 
-def test_slurm_ids_and_stats_paths_are_accepted(tmp_path: Path) -> None:
+def test_slurm_ids_stats_paths_and_ssh_settings_are_accepted(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         """
+        defaults:
+          ssh: {host: login.cluster.example, user: gen, known_hosts: keys/known_hosts}
         jobs:
           - {name: a, repo: acme/gen, total: 1, slurm_job_id: 12345, stats_path: /scratch/logs/stats.json}
-          - {name: b, repo: acme/gen, total: 1, slurm_job_id: "678", stats_path: "s3://bucket/stats.json"}
+          - name: b
+            repo: acme/gen
+            total: 1
+            slurm_job_id: "678"
+            stats_path: "s3://bucket/stats.json"
+            ssh: {port: 2222, key_env: CLUSTER_KEY, proxy_jump: bastion@gate.example:2200}
         """,
     )
     a, b = load_manifest(path).jobs
     assert (a.slurm_job_id, a.stats_path) == ("12345", "/scratch/logs/stats.json")
     assert (b.slurm_job_id, b.stats_path) == ("678", "s3://bucket/stats.json")
+    assert a.ssh == SshSettings(
+        host="login.cluster.example", user="gen", known_hosts=tmp_path / "keys" / "known_hosts"
+    )
+    assert b.ssh == SshSettings(
+        host="login.cluster.example",
+        user="gen",
+        port=2222,
+        known_hosts=tmp_path / "keys" / "known_hosts",
+        key_env="CLUSTER_KEY",
+        proxy_jump="bastion@gate.example:2200",
+    )
+
+
+def test_asking_the_cluster_needs_ssh_settings(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        jobs:
+          - {name: a, repo: acme/gen, total: 1, slurm_job_id: 5}
+          - {name: b, repo: acme/gen, total: 1, stats_path: /scratch/stats.json}
+          - {name: c, repo: acme/gen, total: 1, stats_path: "hf://datasets/acme/logs/stats.json"}
+          - {name: d, repo: acme/gen, total: 1, slurm_job_id: 5, ssh: {user: x}}
+          - {name: e, repo: acme/gen, total: 1, ssh: {host: "-oProxyCommand=evil"}}
+        """,
+    )
+    assert problems(path) == [
+        'jobs.yaml:6: job "e": ssh.host must be a host name or an IP address, got "-oProxyCommand=evil"',
+    ]
+    path = write(tmp_path, path.read_text().replace('{host: "-oProxyCommand=evil"}', "{host: ok}"))
+    assert problems(path) == [
+        'jobs.yaml:2: job "a": needs ssh settings (ssh: {host: ...}) to ask the cluster about its slurm_job_id or stats_path',
+        'jobs.yaml:3: job "b": needs ssh settings (ssh: {host: ...}) to ask the cluster about its slurm_job_id or stats_path',
+        'jobs.yaml:5: job "d": ssh needs a host',
+    ]
+
+
+def test_finished_jobs_are_read_and_their_keys_go_together(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        defaults: {repo: acme/gen, total: 10}
+        jobs:
+          - {name: a, finished: true, outcome: completed, finished_at: "2026-11-21T12:00:00Z", final_count: 10}
+          - {name: b}
+        """,
+    )
+    a, b = load_manifest(path).jobs
+    assert a.finished == Finished("completed", "2026-11-21T12:00:00Z", 10)
+    assert b.finished is None
+    path = write(tmp_path, "jobs:\n  - {name: a, repo: acme/gen, total: 3, outcome: stopped}\n")
+    assert problems(path) == [
+        'jobs.yaml:2: job "a": outcome, finished_at and final_count come with finished: true; '
+        "to follow the job again, remove all four"
+    ]
 
 
 def test_a_bad_value_names_file_line_job_key_and_expectation(tmp_path: Path) -> None:

@@ -1,0 +1,134 @@
+"""Asking a cluster about its jobs: one SSH connection per host, whatever the number of jobs on it.
+
+All the questions for one host go in one small shell script (squeue for each Slurm job, and for
+each stats path: does the file exist, and its content). Every value in the script is validated
+and shell-quoted; the answers come back between marker lines that carry a random nonce.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .slurm import JobState, Liveness, parse_squeue, squeue_argv
+from .ssh import SshClient, SshSettings, explain_failure
+from .stats import STATS_SIZE_LIMIT, Presence, StatsProbe
+
+
+@dataclass(frozen=True)
+class Question:
+    """What to ask the cluster about one job."""
+
+    job: str
+    slurm_job_id: str | None = None
+    stats_path: str | None = None
+    """An absolute path on the cluster."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    slurm: JobState | None = None
+    stats: StatsProbe | None = None
+
+
+def ask(client: SshClient, settings: SshSettings, questions: Sequence[Question]) -> dict[str, Answer]:
+    """Ask every question over one connection; when ssh fails, every answer is unknown with the reason."""
+    nonce = secrets.token_hex(8)
+    script = build_script(questions, nonce)
+    result = client.run_script(settings, script)
+    if result.exit_code == 255:
+        reason = explain_failure(result, settings)
+        return {q.job: _unknown(q, reason) for q in questions}
+    sections = parse_sections(result.stdout, nonce)
+    return {q.job: _answer(q, index, sections, result.exit_code) for index, q in enumerate(questions)}
+
+
+def build_script(questions: Sequence[Question], nonce: str) -> str:
+    """The POSIX shell script asking every question; answers end with `@@<nonce> <kind> <index> <status>`."""
+    mark = f"@@{nonce}"
+    lines = ["# progress-card: read-only questions about generation jobs", f"printf '\\n{mark} begin 0 0\\n'"]
+    for index, question in enumerate(questions):
+        if question.slurm_job_id is not None:
+            command = shlex.join(squeue_argv(question.slurm_job_id))
+            lines.append(f"{command} 2>&1; printf '\\n{mark} squeue {index} %s\\n' \"$?\"")
+        if question.stats_path is not None:
+            path = shlex.quote(_absolute(question.stats_path))
+            lines.append(
+                f"if [ -f {path} ] && [ -r {path} ]; then head -c {STATS_SIZE_LIMIT + 1} < {path} | base64; "
+                f"printf '\\n{mark} stats {index} found\\n'; "
+                f"elif [ -e {path} ]; then printf '\\n{mark} stats {index} unreadable\\n'; "
+                f"else printf '\\n{mark} stats {index} missing\\n'; fi"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def parse_sections(stdout: bytes, nonce: str) -> dict[tuple[str, int], tuple[str, str]]:
+    """`{(kind, index): (status, text before the marker)}`; text before `begin` (a chatty profile) is ignored."""
+    mark = f"@@{nonce} "
+    sections: dict[tuple[str, int], tuple[str, str]] = {}
+    text: list[str] = []
+    for line in stdout.decode("utf-8", "replace").split("\n"):
+        if line.startswith(mark):
+            fields = line[len(mark) :].split()
+            if len(fields) == 3 and fields[1].isdigit():
+                sections[(fields[0], int(fields[1]))] = (fields[2], "\n".join(text).strip("\n"))
+            text = []
+        else:
+            text.append(line)
+    return sections
+
+
+def _answer(
+    question: Question, index: int, sections: dict[tuple[str, int], tuple[str, str]], exit_code: int
+) -> Answer:
+    cut_short = f"the remote script stopped early (exit {exit_code})"
+    slurm = None
+    if question.slurm_job_id is not None:
+        section = sections.get(("squeue", index))
+        if section is None:
+            slurm = JobState(Liveness.UNKNOWN, detail=cut_short)
+        elif not section[0].isdigit():
+            slurm = JobState(Liveness.UNKNOWN, detail=f"unexpected squeue status {section[0]!r}")
+        else:
+            slurm = parse_squeue(question.slurm_job_id, int(section[0]), section[1])
+    stats = None
+    if question.stats_path is not None:
+        section = sections.get(("stats", index))
+        stats = (
+            _stats(question.stats_path, section)
+            if section
+            else StatsProbe(Presence.UNKNOWN, detail=cut_short)
+        )
+    return Answer(slurm, stats)
+
+
+def _stats(path: str, section: tuple[str, str]) -> StatsProbe:
+    status, text = section
+    if status == "missing":
+        return StatsProbe(Presence.MISSING)
+    if status == "unreadable":
+        return StatsProbe(Presence.UNKNOWN, detail=f"{path} exists but cannot be read (permissions?)")
+    try:
+        content = base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return StatsProbe(Presence.UNKNOWN, detail=f"{path}: the content did not come back intact")
+    if len(content) > STATS_SIZE_LIMIT:
+        return StatsProbe(Presence.FOUND, detail=f"{path} is larger than {STATS_SIZE_LIMIT} bytes; not read")
+    return StatsProbe(Presence.FOUND, content)
+
+
+def _unknown(question: Question, reason: str) -> Answer:
+    return Answer(
+        JobState(Liveness.UNKNOWN, detail=reason) if question.slurm_job_id is not None else None,
+        StatsProbe(Presence.UNKNOWN, detail=reason) if question.stats_path is not None else None,
+    )
+
+
+def _absolute(path: str) -> str:
+    if not path.startswith("/") or "\0" in path or "\n" in path:
+        raise ValueError(f"a stats path on the cluster must be absolute and on one line, got {path!r}")
+    return path

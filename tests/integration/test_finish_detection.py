@@ -1,0 +1,293 @@
+"""Finish detection against a real sshd and a real Slurm on loopback, through `progress-card update`."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import shlex
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from progress_card.cli import main
+from tests.cluster import LoopbackCluster
+from tests.hubsim import HubSim
+from tests.support import write_manifest, write_shard
+
+pytestmark = pytest.mark.cluster
+
+STATS = [
+    {
+        "name": "reader",
+        "time_stats": {},
+        "stats": {"documents": 30, "doc_len": {"total": 300, "n": 30, "mean": 10.0}},
+    },
+    {
+        "name": "inference",
+        "time_stats": {},
+        "stats": {
+            "documents_processed": 30,
+            "prompt_tokens": {"total": 1500, "n": 30, "mean": 50.0},
+            "completion_tokens": {"total": 9000, "n": 30, "mean": 300.0},
+        },
+    },
+]
+
+
+def ssh_settings(cluster: LoopbackCluster, known_hosts: Path | None = None) -> str:
+    return json.dumps(
+        {
+            "host": cluster.host,
+            "port": cluster.port,
+            "user": cluster.user,
+            "key_file": str(cluster.key_file),
+            "known_hosts": str(known_hosts or cluster.known_hosts),
+            "connect_timeout": 5,
+        }
+    )
+
+
+def jobs_file(folder: Path, cluster: LoopbackCluster, *entries: str, known_hosts: Path | None = None) -> Path:
+    body = "\n".join(entries)
+    return write_manifest(
+        folder,
+        f"# Generation jobs of the team.\ndefaults:\n  repo: acme/gen\n  total: 100\n  ssh: {ssh_settings(cluster, known_hosts)}\n\njobs:\n{body}\n",
+    )
+
+
+def update(jobs: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["update", "--jobs", str(jobs), *args], catch_exceptions=False)
+
+
+def last_line(result: Result) -> str:
+    return result.stderr.splitlines()[-1]
+
+
+def card_line(hub: HubSim, config: str) -> str:
+    text = (hub.repo_dir("acme/gen") / "README.md").read_text()
+    return next(line for line in text.splitlines() if line.startswith(f"**{config}**:"))
+
+
+def only_added(before: str, after: str) -> list[str]:
+    """The lines `after` adds to `before`, asserting it removes or changes none."""
+    diff = [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:1] in "+-"]
+    assert all(line.startswith("+ ") for line in diff), diff
+    return [line[2:] for line in diff]
+
+
+@pytest.fixture
+def uploaded(hub: HubSim) -> None:
+    for index, rows in enumerate([20, 10, 33]):
+        write_shard(hub.repo_dir("acme/gen") / "data" / f"{index}.parquet", rows)
+
+
+def test_a_running_array_job_keeps_its_progress_card(
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+) -> None:
+    job = cluster.sbatch("--array=0-3%2", wrap="sleep 60")
+    try:
+        cluster.wait_for(job, lambda states: "RUNNING" in states)
+        jobs = jobs_file(tmp_path, cluster, f"  - name: gen\n    slurm_job_id: {job}")
+        before = jobs.read_text()
+
+        result = update(jobs)
+
+        assert result.exit_code == 0, result.stderr
+        assert last_line(result).startswith("gen: 63/100 docs (63%), ETA ")
+        assert "⏱️" in card_line(hub, "default")
+        assert jobs.read_text() == before
+    finally:
+        cluster.scancel(job)
+
+
+def test_a_job_that_left_the_queue_without_stats_has_stopped(
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+) -> None:
+    job = cluster.sbatch(wrap="true")
+    cluster.wait_gone(job, timeout=60)
+    jobs = jobs_file(
+        tmp_path,
+        cluster,
+        f"  - name: gen   # the main job\n    slurm_job_id: {job}\n    stats_path: {cluster.shared_dir}/never/stats.json",
+    )
+    before = jobs.read_text()
+
+    result = update(jobs)
+
+    assert result.exit_code == 0, result.stderr
+    reason = f"Slurm job {job} is no longer in the queue without stats.json"
+    assert (
+        last_line(result)
+        == f"gen: 63/100 docs (63%), stopped ({reason}), card pushed, marked stopped in jobs.yaml"
+    )
+    assert card_line(hub, "default") == (
+        f"**default**: [●●●●●●●●●●●●○○○○○○○○] 63% • 63/100 docs<br>⚠️ stopped at 63%: {reason}"
+    )
+    added = only_added(before, jobs.read_text())
+    assert added[:2] == ["    finished: true", "    outcome: stopped"]
+    assert added[2].startswith('    finished_at: "') and added[3] == "    final_count: 63"
+    assert len(added) == 4
+
+
+def test_a_job_that_wrote_stats_json_has_completed_even_with_an_awkward_path(
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+) -> None:
+    source = cluster.shared_dir / f"stats-source-{tmp_path.name}.json"
+    source.write_text(json.dumps(STATS))
+    target = cluster.shared_dir / f"it's done $(touch pwned) {tmp_path.name}" / "stats.json"
+    job = cluster.sbatch(
+        wrap=shlex.join(
+            ["sh", "-c", 'mkdir -p "$(dirname "$1")" && cp "$2" "$1"', "-", str(target), str(source)]
+        )
+    )
+    cluster.wait_for(job, {"COMPLETED"}, timeout=60)
+    assert target.exists()
+    jobs = jobs_file(
+        tmp_path,
+        cluster,
+        f"  - name: gen\n    slurm_job_id: {job}\n    stats_path: {json.dumps(str(target))}",
+    )
+
+    result = update(jobs)
+
+    assert result.exit_code == 0, result.stderr
+    assert last_line(result) == (
+        "gen: 63/100 docs (63%), completed (stats.json found), card pushed, marked completed in jobs.yaml"
+    )
+    card = (hub.repo_dir("acme/gen") / "README.md").read_text()
+    assert card_line(hub, "default").endswith("63% • 63/100 docs<br>✅ Complete")
+    assert (
+        "| Documents processed | 30 |\n| Avg. source chars | 10.00 |\n| Total prompt tokens | 1,500 |" in card
+    )
+    assert not list(cluster.shared_dir.rglob("pwned")) and not Path("pwned").exists()
+
+
+def test_a_cancelled_job_has_failed_with_its_slurm_state(
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+) -> None:
+    job = cluster.sbatch(wrap="sleep 60")
+    cluster.wait_for(job, {"RUNNING"})
+    cluster.scancel(job)
+    cluster.wait_for(job, {"CANCELLED"})
+    jobs = jobs_file(
+        tmp_path, cluster, f"  - name: gen\n    slurm_job_id: {job}\n    stats_path: /nowhere/stats.json"
+    )
+
+    result = update(jobs)
+
+    assert result.exit_code == 0, result.stderr
+    reason = f"Slurm job {job} ended (CANCELLED) without stats.json"
+    assert last_line(result).startswith(
+        f"gen: 63/100 docs (63%), failed ({reason}), card pushed, marked failed"
+    )
+    assert card_line(hub, "default").endswith(f"<br>⚠️ stopped at 63%: {reason}")
+
+
+def test_a_job_id_that_never_existed_is_gone(
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+) -> None:
+    jobs = jobs_file(tmp_path, cluster, "  - name: gen\n    slurm_job_id: 987654")
+    result = update(jobs)
+    assert last_line(result).startswith(
+        "gen: 63/100 docs (63%), stopped (Slurm job 987654 is no longer in the queue)"
+    )
+    assert "outcome: stopped" in jobs.read_text()
+
+
+def test_an_unknown_host_key_is_refused_and_nothing_is_marked(
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+) -> None:
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    wrong = tmp_path / "known_hosts"
+    wrong.write_text(f"[{cluster.host}]:{cluster.port} {stranger.with_suffix('.pub').read_text()}")
+    jobs = jobs_file(tmp_path, cluster, "  - name: gen\n    slurm_job_id: 987654", known_hosts=wrong)
+    before = jobs.read_text()
+
+    result = update(jobs)
+
+    assert result.exit_code == 0, result.stderr
+    assert "gen: 63/100 docs (63%), ETA" in last_line(result)
+    assert (
+        f"the host key of root@{cluster.host}:{cluster.port} has changed: refusing to connect"
+        in last_line(result)
+    )
+    assert jobs.read_text() == before
+
+
+def test_a_host_missing_from_known_hosts_is_refused(
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+) -> None:
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    jobs = jobs_file(tmp_path, cluster, "  - name: gen\n    slurm_job_id: 987654", known_hosts=empty)
+    result = update(jobs)
+    assert (
+        f"the host key of root@{cluster.host}:{cluster.port} is not in known_hosts: refusing to connect"
+        in last_line(result)
+    )
+    assert "finished" not in jobs.read_text()
+
+
+def test_a_stopped_sshd_leaves_the_job_active_with_a_warning(
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+) -> None:
+    jobs = jobs_file(tmp_path, cluster, "  - name: gen\n    slurm_job_id: 987654")
+    cluster.stop_sshd()
+    try:
+        result = update(jobs)
+    finally:
+        cluster.start_sshd()
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"cannot tell whether Slurm job 987654 is alive: cannot reach root@{cluster.host}:{cluster.port}"
+        in last_line(result)
+    )
+    assert "finished" not in jobs.read_text()
+
+
+def test_jobs_on_the_same_host_share_one_connection(
+    cluster: LoopbackCluster, hub: HubSim, tmp_path: Path
+) -> None:
+    write_shard(hub.repo_dir("acme/gen") / "math" / "0.parquet", 5)
+    write_shard(hub.repo_dir("acme/gen") / "code" / "0.parquet", 7)
+    running = cluster.sbatch(wrap="sleep 60")
+    try:
+        jobs = jobs_file(
+            tmp_path,
+            cluster,
+            f"  - {{name: math, config: math, slurm_job_id: {running}, stats_path: /nowhere/math/stats.json}}",
+            "  - {name: code, config: code, slurm_job_id: 987654, stats_path: /nowhere/code/stats.json}",
+        )
+        connections = cluster.accepted_connections()
+
+        result = update(jobs)
+
+        assert result.exit_code == 0, result.stderr
+        assert cluster.accepted_connections() == connections + 1
+        lines = result.stderr.splitlines()[-2:]
+        assert lines[0].startswith("math: 5/100 docs (5%)") and "marked" not in lines[0]
+        assert lines[1].startswith("code: 7/100 docs (7%), stopped (")
+    finally:
+        cluster.scancel(running)
+
+
+def test_key_and_host_keys_from_the_environment_are_written_privately_and_removed(
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSH_PRIVATE_KEY", cluster.key_file.read_text())
+    monkeypatch.setenv("SSH_KNOWN_HOSTS", cluster.known_hosts.read_text())
+    settings = f"{{host: {cluster.host}, port: {cluster.port}, user: {cluster.user}}}"
+    jobs = write_manifest(
+        tmp_path,
+        f"jobs:\n  - {{name: gen, repo: acme/gen, total: 100, slurm_job_id: 987654, ssh: {settings}}}\n",
+    )
+    leftovers = set(Path(tempfile.gettempdir()).glob("progress-card-ssh-*"))
+
+    result = update(jobs)
+
+    assert "stopped (Slurm job 987654 is no longer in the queue)" in last_line(result)
+    assert set(Path(tempfile.gettempdir()).glob("progress-card-ssh-*")) == leftovers

@@ -1,0 +1,117 @@
+"""Finishing through a stats.json URL (no cluster needed), marking jobs.yaml, and skipping finished jobs."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from progress_card.cli import main
+from tests.hubsim import HubSim
+from tests.support import write_manifest, write_shard
+
+STATS = [
+    {
+        "name": "reader",
+        "time_stats": {},
+        "stats": {"documents": 40, "doc_len": {"total": 400, "n": 40, "mean": 10.0}},
+    },
+    {
+        "name": "inference",
+        "time_stats": {},
+        "stats": {
+            "documents_processed": 40,
+            "prompt_tokens": {"total": 2000, "n": 40, "mean": 50.0},
+            "completion_tokens": {"total": 12_000, "n": 40, "mean": 300.0},
+        },
+    },
+]
+
+
+def update(jobs: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["update", "--jobs", str(jobs), *args], catch_exceptions=False)
+
+
+def test_stats_json_at_a_url_completes_the_job_with_its_figures_then_it_is_skipped(
+    hub: HubSim, tmp_path: Path
+) -> None:
+    for index in range(4):
+        write_shard(
+            hub.repo_dir("acme/gen") / "data" / f"{index}.parquet", 10, time.time() - 3600 * (4 - index)
+        )
+    stats = tmp_path / "logs" / "stats.json"
+    jobs = write_manifest(
+        tmp_path,
+        f"""
+        # Our jobs.
+        jobs:
+          - name: gen
+            repo: acme/gen
+            total: 50        # fifty prompts
+            stats_path: "file://{stats}"
+        """,
+    )
+    running = update(jobs)
+    assert running.exit_code == 0, running.stderr
+    assert "ETA" in running.stderr.splitlines()[-1]
+
+    stats.parent.mkdir()
+    stats.write_text(json.dumps(STATS))
+    original = jobs.read_text()
+    done = update(jobs)
+
+    assert done.exit_code == 0, done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        "gen: 40/50 docs (80%), completed (stats.json found), card pushed, marked completed in jobs.yaml"
+    )
+    card = (hub.repo_dir("acme/gen") / "README.md").read_text()
+    # A completed job reads as complete even when some prompts produced no document.
+    assert "**default**: [●●●●●●●●●●●●●●●●○○○○] 80% • 40/50 docs<br>✅ Complete" in card
+    assert "| Total completion tokens | 12,000 |" in card
+    assert "Final statistics will be available upon completion" not in card
+    marked = jobs.read_text()
+    assert marked.startswith(original)
+    added = marked[len(original) :].splitlines()
+    assert added[0] == "    finished: true" and added[1] == "    outcome: completed"
+    assert added[2].startswith('    finished_at: "') and added[3] == "    final_count: 40"
+
+    commits = len(hub.commits("acme/gen"))
+    hub.clear_requests()
+    again = update(jobs, "--only", "gen")
+    assert again.exit_code == 0
+    assert again.stderr.splitlines()[-1].startswith("gen: already finished (completed at ")
+    assert hub.requests == [] and len(hub.commits("acme/gen")) == commits
+
+    # Deleting the keys by hand follows the job again.
+    jobs.write_text(original)
+    assert "marked completed in jobs.yaml" in update(jobs).stderr
+
+
+def test_a_stats_file_that_is_not_json_yet_completes_nothing(hub: HubSim, tmp_path: Path) -> None:
+    write_shard(hub.repo_dir("acme/gen") / "data" / "0.parquet", 10)
+    stats = tmp_path / "stats.json"
+    stats.write_text('[{"name": "reader", "sta')
+    jobs = write_manifest(
+        tmp_path, f'jobs: [{{name: gen, repo: acme/gen, total: 40, stats_path: "file://{stats}"}}]'
+    )
+    result = update(jobs)
+    assert result.exit_code == 0
+    assert "stats.json is not valid JSON" in result.stderr.splitlines()[-1]
+    assert "finished" not in jobs.read_text()
+
+
+def test_dry_run_says_it_would_mark_and_writes_nothing(hub: HubSim, tmp_path: Path) -> None:
+    write_shard(hub.repo_dir("acme/gen") / "data" / "0.parquet", 40)
+    stats = tmp_path / "stats.json"
+    stats.write_text(json.dumps(STATS))
+    jobs = write_manifest(
+        tmp_path, f'jobs: [{{name: gen, repo: acme/gen, total: 40, stats_path: "file://{stats}"}}]'
+    )
+    before = jobs.read_text()
+    result = update(jobs, "--dry-run")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[-1].endswith("dry run, nothing pushed, would be marked finished")
+    assert "+**default**: [●●●●●●●●●●●●●●●●●●●●] 100% • 40/40 docs<br>✅ Complete" in result.stdout
+    assert jobs.read_text() == before and hub.commits("acme/gen") == []

@@ -1,0 +1,46 @@
+"""The script sent to the cluster, and how its answers are read back. Pure; the real round trip is in
+tests/integration/test_finish_detection.py."""
+
+import subprocess
+from pathlib import Path
+
+from progress_card.cluster import Question, build_script, parse_sections
+
+
+def test_every_value_is_quoted_and_nothing_unvalidated_reaches_the_script() -> None:
+    script = build_script(
+        [Question("a", "42", "/data/it's a $(touch /tmp/pwned) `x`/stats.json"), Question("b", "7", None)],
+        "feedface",
+    )
+    assert "squeue --noheader --states=all '--format=%i %T' --jobs=42 2>&1" in script
+    assert "'/data/it'\"'\"'s a $(touch /tmp/pwned) `x`/stats.json'" in script
+
+
+def test_the_script_runs_and_its_sections_parse(tmp_path: Path) -> None:
+    weird = tmp_path / "it's a $(touch pwned) dir"
+    weird.mkdir()
+    (weird / "stats.json").write_text('[{"stats": {}}]')
+    script = build_script(
+        [
+            Question("present", None, str(weird / "stats.json")),
+            Question("absent", None, str(tmp_path / "missing" / "stats.json")),
+        ],
+        "0123abcd",
+    )
+    # A chatty login profile prints before the script's own output.
+    done = subprocess.run(
+        ["sh", "-s"],
+        input=b"echo Welcome to the cluster\n" + script.encode(),
+        capture_output=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    sections = parse_sections(done.stdout, "0123abcd")
+    assert sections[("stats", 0)][0] == "found"
+    assert sections[("stats", 1)] == ("missing", "")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_sections_ignore_text_before_the_first_marker_and_foreign_markers() -> None:
+    stdout = b"motd\n@@abc begin 0 0\n123 RUNNING\n\n@@abc squeue 0 0\n@@other squeue 1 0\n"
+    assert parse_sections(stdout, "abc") == {("begin", 0): ("0", "motd"), ("squeue", 0): ("0", "123 RUNNING")}
