@@ -291,3 +291,20 @@ def test_key_and_host_keys_from_the_environment_are_written_privately_and_remove
 
     assert "stopped (Slurm job 987654 is no longer in the queue)" in last_line(result)
     assert set(Path(tempfile.gettempdir()).glob("progress-card-ssh-*")) == leftovers
+
+
+def test_a_login_node_behind_a_bastion_is_reached_through_it(
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+) -> None:
+    # The loopback sshd plays both parts: the bastion, and the login node behind it.
+    jobs = jobs_file(tmp_path, cluster, "  - name: gen\n    slurm_job_id: 987654")
+    bastion = f"root@{cluster.host}:{cluster.port}"
+    jobs.write_text(
+        jobs.read_text().replace('"connect_timeout": 5', f'"connect_timeout": 5, "proxy_jump": "{bastion}"')
+    )
+    connections = cluster.accepted_connections()
+
+    result = update(jobs)
+
+    assert "stopped (Slurm job 987654 is no longer in the queue)" in last_line(result)
+    assert cluster.accepted_connections() == connections + 2  # the bastion, then the login node
