@@ -115,3 +115,16 @@ def test_dry_run_says_it_would_mark_and_writes_nothing(hub: HubSim, tmp_path: Pa
     assert result.stderr.splitlines()[-1].endswith("dry run, nothing pushed, would be marked finished")
     assert "+**default**: [●●●●●●●●●●●●●●●●●●●●] 100% • 40/40 docs<br>✅ Complete" in result.stdout
     assert jobs.read_text() == before and hub.commits("acme/gen") == []
+
+
+def test_stats_json_on_the_hub_is_read_through_hf_urls(hub: HubSim, tmp_path: Path) -> None:
+    write_shard(hub.repo_dir("acme/gen") / "data" / "0.parquet", 40)
+    url = "hf://datasets/acme/gen-logs/run-1/stats.json"
+    jobs = write_manifest(tmp_path, f'jobs: [{{name: gen, repo: acme/gen, total: 50, stats_path: "{url}"}}]')
+    hub.create_repo("acme/gen-logs")
+    assert "ETA" in update(jobs).stderr.splitlines()[-1]
+
+    hub.put_file("acme/gen-logs", "run-1/stats.json", json.dumps(STATS))
+    assert (
+        update(jobs).stderr.splitlines()[-1].startswith("gen: 40/50 docs (80%), completed (stats.json found)")
+    )
