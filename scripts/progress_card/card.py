@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
@@ -31,6 +31,9 @@ BAR_WIDTH = 20
 _HEADER_LINE = re.compile(r"^## 🔄 Generation Progress[ \t]*\r?$", re.MULTILINE)
 _NEXT_SECTION = re.compile(r"^#{1,2} ", re.MULTILINE)
 _TIMESTAMP_LINE = re.compile(r"^\*Last updated:[^\r\n]*", re.MULTILINE)
+_STAMP_VALUE = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC")
+# The clock-dependent tail of a progress line: "⏱️ 2h 15m remaining • 📅 Nov 27 2026, 18:30 UTC".
+_REMAINING = re.compile(r"⏱️ [^\r\n<]* remaining • 📅 [^\r\n<]*UTC")
 
 
 @dataclass(frozen=True)
@@ -80,20 +83,51 @@ def timestamp_line(now: datetime) -> str:
     return f"*Last updated: {format_timestamp(now)}*"
 
 
+def last_updated(text: str) -> datetime | None:
+    """When the card's progress section was last written, from its *Last updated* line."""
+    section = _section(text)
+    stamp = _TIMESTAMP_LINE.search(text, section[0], section[1]) if section else None
+    found = _STAMP_VALUE.search(stamp.group(0)) if stamp else None
+    if found is None:
+        return None
+    return datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+
+
+def same_news(before: str, after: str) -> bool:
+    """True when the two cards differ at most in what time alone changes: the time left, the expected
+    end and the timestamp. Counts, bars and statuses are news; the clock ticking is not."""
+    return _without_clock(before) == _without_clock(after)
+
+
+def _without_clock(text: str) -> str:
+    text = _REMAINING.sub("⏱️", text)
+    section = _section(text)
+    if section is None:
+        return text
+    start, end = section
+    return text[:start] + _TIMESTAMP_LINE.sub("", text[start:end]) + text[end:]
+
+
+def _section(text: str) -> tuple[int, int] | None:
+    """Where the progress section's body starts and ends."""
+    header = _HEADER_LINE.search(text)
+    if header is None:
+        return None
+    following = _NEXT_SECTION.search(text, header.end())
+    return header.end(), following.start() if following else len(text)
+
+
 def patch_card(text: str, config: str, line: str, now: datetime) -> str:
     """Put `line` in place of the config's progress line and refresh the timestamp.
 
     Adds the line (before the timestamp) when the section lacks it, and the section (at the
     end of the card) when the card lacks it. Other configs' lines and all other text stay.
     """
-    header = _HEADER_LINE.search(text)
-    if header is None:
+    section = _section(text)
+    if section is None:
         return _append_section(text, line, now)
-    start = header.end()
-    following = _NEXT_SECTION.search(text, start)
-    end = following.start() if following else len(text)
-    section = _patch_section(text[start:end], config, line, now)
-    return text[:start] + section + text[end:]
+    start, end = section
+    return text[:start] + _patch_section(text[start:end], config, line, now) + text[end:]
 
 
 def _patch_section(section: str, config: str, line: str, now: datetime) -> str:

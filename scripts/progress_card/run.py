@@ -13,7 +13,7 @@ import difflib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 from .card import (
@@ -22,10 +22,12 @@ from .card import (
     clamp,
     describe_progress,
     describe_stop,
+    last_updated,
     new_card,
     patch_card,
     patch_final_figures,
     progress_line,
+    same_news,
 )
 from .counting import Count, count_documents
 from .estimate import simple_eta
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 
 PUSH_ATTEMPTS = 4
 """Card pushes tried when the branch keeps moving under us (each time re-read and re-applied)."""
+REFRESH_AFTER = timedelta(hours=6)
+"""A card whose news did not change is left alone, unless its Last updated line is older than this."""
 
 
 class Status(str, Enum):
@@ -119,8 +123,18 @@ class Report:
         return 1 if any(job.failed for job in self.jobs) else 0
 
 
-def run(jobs: Sequence[Job], services: Services, now: datetime, dry_run: bool = False) -> Report:
-    """Update every job's card; one job's failure does not stop the others."""
+def run(
+    jobs: Sequence[Job],
+    services: Services,
+    now: datetime,
+    dry_run: bool = False,
+    refresh_after: timedelta = REFRESH_AFTER,
+) -> Report:
+    """Update every job's card; one job's failure does not stop the others.
+
+    A card is pushed when its news changed (counts, bar, status), or when its Last updated line is
+    older than `refresh_after`; the clock ticking alone (time left, timestamp) commits nothing.
+    """
     active = [job for job in jobs if job.finished is None]
     verdicts = services.verdicts(active) if active else {}
     reports = []
@@ -129,7 +143,8 @@ def run(jobs: Sequence[Job], services: Services, now: datetime, dry_run: bool = 
             reports.append(_skipped(job))
             continue
         try:
-            reports.append(_update(job, verdicts.get(job.name, RUNNING), services, now, dry_run))
+            verdict = verdicts.get(job.name, RUNNING)
+            reports.append(_update(job, verdict, services, now, dry_run, refresh_after))
         except JobError as error:
             log.error("%s: %s", job.name, error)
             reports.append(JobReport(job.name, Status.FAILED, error=str(error)))
@@ -147,7 +162,9 @@ def _skipped(job: Job) -> JobReport:
     return JobReport(job.name, Status.SKIPPED, reason=f"{job.finished.outcome} at {job.finished.at}")
 
 
-def _update(job: Job, verdict: Verdict, services: Services, now: datetime, dry_run: bool) -> JobReport:
+def _update(
+    job: Job, verdict: Verdict, services: Services, now: datetime, dry_run: bool, refresh_after: timedelta
+) -> JobReport:
     verdict, figures = _read_stats(job, verdict)
     if verdict.warning:
         log.warning("%s: %s", job.name, verdict.warning)
@@ -180,13 +197,19 @@ def _update(job: Job, verdict: Verdict, services: Services, now: datetime, dry_r
     before = snapshot.read_card()
     after = apply(before)
     report = JobReport(job.name, Status.PUSHED, count.documents, total.documents, eta, warnings=warnings)
-    if after == before:
+    if before is not None and (after == before or _only_the_clock(before, after, now, refresh_after)):
         report = replace(report, status=Status.UNCHANGED)
     elif dry_run:
         report = replace(report, status=Status.DRY_RUN, diff=card_diff(repo.label, before, after))
     else:
         _push(job, repo, snapshot.revision, after, apply, report)
     return _finish(job, report, verdict, count.documents, services, now, dry_run)
+
+
+def _only_the_clock(before: str, after: str, now: datetime, refresh_after: timedelta) -> bool:
+    """Nothing but the time left and the timestamp would change, and the card is recent enough."""
+    written = last_updated(before)
+    return written is not None and now - written < refresh_after and same_news(before, after)
 
 
 def _read_stats(job: Job, verdict: Verdict) -> tuple[Verdict, FinalFigures | None]:

@@ -277,3 +277,30 @@ def test_one_failing_job_exits_1_and_the_others_still_run(hub: HubSim, update: U
     assert "set total: in jobs.yaml" in result.stderr
     assert "fine: 10/100 docs (10%)" in result.stderr
     assert len(hub.commits("acme/gen")) == 1
+
+
+def test_a_second_run_without_new_shards_pushes_nothing_until_the_card_is_old(
+    hub: HubSim, update: Update
+) -> None:
+    shards(hub, "acme/gen", "data", [10, 20])
+    manifest = "jobs: [{name: gen, repo: acme/gen, total: 100}]"
+    assert "card pushed" in update(manifest=manifest).stderr
+    commits = len(hub.commits("acme/gen"))
+
+    quiet = update(manifest=manifest)
+    assert quiet.stderr.splitlines()[-1].endswith("card unchanged")
+    assert len(hub.commits("acme/gen")) == commits
+
+    # Six hours later the timestamp and the ETA are refreshed even without news.
+    readme = hub.repo_dir("acme/gen") / "README.md"
+    old = readme.read_text()
+    stamp = next(line for line in old.splitlines() if line.startswith("*Last updated:"))
+    hub.put_file("acme/gen", "README.md", old.replace(stamp, "*Last updated: 2020-01-01 00:00:00 UTC*"))
+    assert update(manifest=manifest).stderr.splitlines()[-1].endswith("card pushed")
+    assert "--refresh-after" in update("--help").stdout
+    hub.put_file("acme/gen", "README.md", old.replace(stamp, "*Last updated: 2020-01-01 00:00:00 UTC*"))
+    assert (
+        update("--refresh-after", "100000", manifest=manifest)
+        .stderr.splitlines()[-1]
+        .endswith("card unchanged")
+    )

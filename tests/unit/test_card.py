@@ -8,11 +8,13 @@ from progress_card.card import (
     Eta,
     describe_progress,
     describe_stop,
+    last_updated,
     new_card,
     patch_card,
     patch_final_figures,
     progress_line,
     render_bar,
+    same_news,
 )
 from progress_card.stats import FinalFigures
 
@@ -235,3 +237,20 @@ def test_without_placeholder_the_figures_go_below_the_config_line() -> None:
     assert patch_final_figures(patched, "faq", FIGURES) == patched
     # The progress lines still patch as before: the block does not look like a config line.
     assert patch_card(patched, "faq", "**faq**: new", LATER).count("**faq**: new") == 1
+
+
+def test_last_updated_is_read_from_the_progress_section() -> None:
+    assert last_updated(DATATROVE_CARD) == datetime(2026, 11, 21, 11, 0, tzinfo=timezone.utc)
+    assert last_updated("# no section\n*Last updated: 2026-11-21 11:00:00 UTC*\n") is None
+
+
+def test_the_clock_alone_is_not_news() -> None:
+    eta = Eta(timedelta(hours=2), NOW + timedelta(hours=2))
+    later_eta = Eta(timedelta(hours=1, minutes=40), NOW + timedelta(hours=2, minutes=20))
+    first = patch_card(DATATROVE_CARD, "math", line("math", 3_120, 5_000, eta), NOW)
+    ticked = patch_card(first, "math", line("math", 3_120, 5_000, later_eta), LATER)
+    assert ticked != first and same_news(first, ticked)
+    assert not same_news(first, patch_card(first, "math", line("math", 3_121, 5_000, eta), NOW))
+    assert not same_news(
+        first, patch_card(first, "math", line("math", 3_120, 5_000), NOW).replace("⏱️ 2h", "✅")
+    )
