@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
-from . import __version__
+from . import __version__, actions
 from .finish import FinishDetector, Watch
 from .hub import HubClient
 from .local import LocalRepo
 from .manifest import HubDataset, Job, Location, Manifest, ManifestError, load_manifest
 from .marking import Mark, mark_file
-from .run import Services, run
+from .run import REFRESH_AFTER, Report, Services, run
 from .ssh import SshClient
 from .storage import DatasetRepo
 from .total import resolve_total
@@ -52,7 +53,15 @@ def main(verbose: bool) -> None:
 @JOBS_OPTION
 @click.option("--only", "only", multiple=True, metavar="NAME", help="Update only this job (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Print how each card would change (a diff); push nothing.")
-def update(jobs_path: Path, only: tuple[str, ...], dry_run: bool) -> None:
+@click.option(
+    "--refresh-after",
+    type=click.FloatRange(min=0),
+    default=REFRESH_AFTER.total_seconds() / 3600,
+    show_default=True,
+    metavar="HOURS",
+    help="Push a card whose counts did not change once its Last updated line is this old.",
+)
+def update(jobs_path: Path, only: tuple[str, ...], dry_run: bool, refresh_after: float) -> None:
     """Count what each job has uploaded and push its progress into the dataset card.
 
     Exit status: 0 when every job was updated, 1 when at least one failed (the others still
@@ -73,13 +82,34 @@ def update(jobs_path: Path, only: tuple[str, ...], dry_run: bool) -> None:
             mark=lambda mark: _mark(manifest.path, mark),
             workers=hub.pool_size,
         )
-        report = run(jobs, services, now=datetime.now(timezone.utc), dry_run=dry_run)
+        report = run(
+            jobs,
+            services,
+            now=datetime.now(timezone.utc),
+            dry_run=dry_run,
+            refresh_after=timedelta(hours=refresh_after),
+        )
     for job in report.jobs:
         if job.diff:
             click.echo(job.diff)
     for job in report.jobs:
         click.echo(job.summary(), err=True)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        _report_to_actions(report)
     sys.exit(report.exit_code)
+
+
+def _report_to_actions(report: Report) -> None:
+    """Annotations on stdout; the step summary and outputs in the files Actions names."""
+    for line in actions.workflow_commands(report):
+        click.echo(line)
+    summary, output = os.environ.get("GITHUB_STEP_SUMMARY"), os.environ.get("GITHUB_OUTPUT")
+    if summary:
+        with Path(summary).open("a", encoding="utf-8") as file:
+            file.write(actions.step_summary(report))
+    if output:
+        with Path(output).open("a", encoding="utf-8") as file:
+            file.write(actions.output_file_text(actions.outputs(report)))
 
 
 @main.command()
