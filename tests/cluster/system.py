@@ -1,4 +1,4 @@
-"""What the machine must provide: root and the Debian packages that tests/cluster/setup-system.sh installs."""
+"""What the machine must provide: root and the Debian packages that tools/setup-system.sh installs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-SETUP_HINT = "run tests/cluster/setup-system.sh (installs slurm-wlm munge openssh-server openssh-client)"
+SETUP_HINT = "run tools/setup-system.sh (installs slurm-wlm munge openssh-server openssh-client)"
 SSHD = Path("/usr/sbin/sshd")
 NEEDED = (
     "munged",
