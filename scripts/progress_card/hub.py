@@ -1,55 +1,32 @@
 """A dataset repo on the Hugging Face Hub: listing shards, reading their tails, reading and pushing the card.
 
-Metadata goes through `huggingface_hub`'s `HfApi`. The many small ranged reads of shard tails go
-through a pooled `requests` session, so that their number of connections, timeouts and retries
-are ours to set.
+Metadata and commits go through `huggingface_hub`'s `HfApi`; the many small ranged reads of shard
+tails go through our own connection pool (transport.py), whose size, timeouts and retries are ours
+to set. Every call is retried on failures that may pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
-import requests
+import httpx2
+import urllib3
 from huggingface_hub import CommitOperationAdd, HfApi, RepoFile
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import build_hf_headers
-from requests.adapters import HTTPAdapter
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
 
 from . import __version__
 from .storage import CARD_PATH, CardConflict, JobError, RepoNotFound, Shard
+from .transport import RETRYABLE_STATUSES, Retryable, RetryPolicy, Transport, retry_after, retrying
 
 PATHS_INFO_BATCH = 50
 """Paths per paths-info request when asking for commit dates (the Hub's expanded page size)."""
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long to keep trying a read that fails for a reason that may pass (429, 5xx, network)."""
-
-    attempts: int = 6
-    total_seconds: float = 120.0
-    first_wait: float = 0.5
-    max_wait: float = 16.0
-
-
-class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+T = TypeVar("T")
 
 
 class HubClient:
@@ -59,7 +36,7 @@ class HubClient:
         self,
         endpoint: str | None = None,
         token: str | None = None,
-        pool_size: int = 32,
+        pool_size: int = 64,
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
     ) -> None:
@@ -69,14 +46,8 @@ class HubClient:
         self.endpoint = self.api.endpoint.rstrip("/")
         self.pool_size = pool_size
         self.retry = retry or RetryPolicy()
-        self.timeout = timeout
-        self._headers = build_hf_headers(
-            token=token, library_name="progress-card", library_version=__version__
-        )
-        self._session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        headers = build_hf_headers(token=token, library_name="progress-card", library_version=__version__)
+        self.transport = Transport(self.endpoint, headers, pool_size, timeout, self.retry)
 
     def __repr__(self) -> str:
         return f"HubClient(endpoint={self.endpoint!r})"
@@ -84,52 +55,22 @@ class HubClient:
     def repo(self, repo_id: str) -> HubRepo:
         return HubRepo(self, repo_id)
 
-    def get(self, url: str, what: str, headers: dict[str, str] | None = None) -> requests.Response:
-        """GET with retries on 429/5xx/network errors (honouring Retry-After), bounded in attempts and time.
+    def call(self, what: str, function: Callable[[], T]) -> T:
+        """Run a `huggingface_hub` call, retrying it on 429/5xx/network errors as the reads are."""
 
-        Returns the last response for any other status, for the caller to interpret.
-        """
-        retrying = Retrying(
-            stop=stop_after_attempt(self.retry.attempts) | stop_after_delay(self.retry.total_seconds),
-            wait=self._wait,
-            retry=retry_if_exception_type(_Retryable),
-            reraise=True,
-        )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    return self._get_once(url, what, headers or {})
-        except _Retryable as error:
-            raise JobError(
-                f"{error} (gave up after {retrying.statistics.get('attempt_number', 1)} attempts)"
-            ) from None
-        raise AssertionError("unreachable: tenacity either returns or raises")
+        def attempt() -> T:
+            try:
+                return function()
+            except HfHubHTTPError as error:
+                status = error.response.status_code if error.response is not None else None
+                if status in RETRYABLE_STATUSES and error.response is not None:
+                    wait = retry_after(error.response.headers.get("Retry-After"))
+                    raise Retryable(f"{what}: the Hub answered {status}", wait) from None
+                raise
+            except httpx2.TransportError as error:
+                raise Retryable(f"{what}: {type(error).__name__} talking to {self.endpoint}") from None
 
-    def _get_once(self, url: str, what: str, headers: dict[str, str]) -> requests.Response:
-        try:
-            response = self._session.get(url, headers={**self._headers, **headers}, timeout=self.timeout)
-        except (requests.ConnectionError, requests.Timeout) as error:
-            raise _Retryable(f"{what}: {type(error).__name__} talking to {self.endpoint}") from None
-        if response.status_code in RETRYABLE_STATUSES:
-            raise _Retryable(
-                f"{what}: the Hub answered {response.status_code}",
-                _retry_after(response.headers.get("Retry-After")),
-            )
-        return response
-
-    def _wait(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, _Retryable) and error.retry_after is not None:
-            return min(error.retry_after, self.retry.max_wait)
-        backoff = wait_exponential_jitter(initial=self.retry.first_wait, max=self.retry.max_wait, jitter=0.25)
-        return float(backoff(state))
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
+        return retrying(what, attempt, self.retry)
 
 
 @dataclass(frozen=True)
@@ -143,7 +84,9 @@ class HubRepo:
 
     def snapshot(self) -> HubSnapshot:
         try:
-            info = self.client.api.dataset_info(self.repo_id)
+            info = self.client.call(
+                f"reading dataset repo {self.repo_id}", lambda: self.client.api.dataset_info(self.repo_id)
+            )
         except RepositoryNotFoundError:
             raise RepoNotFound(
                 f"dataset repo {self.repo_id} not found on {self.client.endpoint} "
@@ -157,12 +100,16 @@ class HubRepo:
 
     def write_card(self, text: str, parent: str | None, message: str) -> None:
         try:
-            self.client.api.create_commit(
-                self.repo_id,
-                [CommitOperationAdd(CARD_PATH, text.encode("utf-8"))],
-                commit_message=message,
-                repo_type="dataset",
-                parent_commit=parent,
+            # Safe to retry: with parent_commit, a commit that did land makes the retry a conflict.
+            self.client.call(
+                f"pushing the card of {self.repo_id}",
+                lambda: self.client.api.create_commit(
+                    self.repo_id,
+                    [CommitOperationAdd(CARD_PATH, text.encode("utf-8"))],
+                    commit_message=message,
+                    repo_type="dataset",
+                    parent_commit=parent,
+                ),
             )
         except RepositoryNotFoundError:
             raise RepoNotFound(
@@ -187,15 +134,18 @@ class HubSnapshot:
 
     def list_shards(self, folder: str) -> list[Shard]:
         try:
-            entries = list(
-                self._api.list_repo_tree(
-                    self.repo.repo_id,
-                    path_in_repo=folder,
-                    recursive=True,
-                    expand=False,
-                    revision=self.revision,
-                    repo_type="dataset",
-                )
+            entries = self.repo.client.call(
+                f"listing {self.repo.repo_id}/{folder}",
+                lambda: list(
+                    self._api.list_repo_tree(
+                        self.repo.repo_id,
+                        path_in_repo=folder,
+                        recursive=True,
+                        expand=False,
+                        revision=self.revision,
+                        repo_type="dataset",
+                    )
+                ),
             )
         except EntryNotFoundError:
             return []
@@ -223,8 +173,11 @@ class HubSnapshot:
 
     def _commit_times(self, paths: list[str]) -> dict[str, datetime]:
         try:
-            entries = self._api.get_paths_info(
-                self.repo.repo_id, paths, expand=True, revision=self.revision, repo_type="dataset"
+            entries = self.repo.client.call(
+                f"reading commit dates in {self.repo.repo_id}",
+                lambda: self._api.get_paths_info(
+                    self.repo.repo_id, paths, expand=True, revision=self.revision, repo_type="dataset"
+                ),
             )
         except HfHubHTTPError as error:
             raise JobError(f"reading commit dates in {self.repo.repo_id} failed: {_short(error)}") from None
@@ -235,20 +188,22 @@ class HubSnapshot:
         }
 
     def read_tail(self, shard: Shard, length: int) -> bytes:
-        response = self.repo.client.get(
+        response = self.repo.client.transport.get(
             self._url(shard.path), f"reading {shard.path}", headers={"Range": f"bytes=-{length}"}
         )
-        if response.status_code not in (200, 206):
+        if response.status not in (200, 206):
             raise JobError(f"reading {shard.path} in {self.repo.repo_id}: {_describe(response)}")
-        return response.content[-length:]
+        return response.data[-length:]
 
     def read_card(self) -> str | None:
-        response = self.repo.client.get(self._url(CARD_PATH), f"reading the card of {self.repo.repo_id}")
-        if response.status_code == 404 and response.headers.get("X-Error-Code") == "EntryNotFound":
+        response = self.repo.client.transport.get(
+            self._url(CARD_PATH), f"reading the card of {self.repo.repo_id}"
+        )
+        if response.status == 404 and response.headers.get("X-Error-Code") == "EntryNotFound":
             return None
-        if response.status_code != 200:
+        if response.status != 200:
             raise JobError(f"reading the card of {self.repo.repo_id}: {_describe(response)}")
-        return response.content.decode("utf-8")
+        return response.data.decode("utf-8")
 
     def _url(self, path: str) -> str:
         client = self.repo.client
@@ -260,9 +215,9 @@ def _batched(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[start : start + size]
 
 
-def _describe(response: requests.Response) -> str:
+def _describe(response: urllib3.BaseHTTPResponse) -> str:
     detail = response.headers.get("X-Error-Message") or response.reason
-    return f"HTTP {response.status_code} ({detail})"
+    return f"HTTP {response.status} ({detail})"
 
 
 def _short(error: Any) -> str:
