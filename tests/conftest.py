@@ -103,3 +103,9 @@ def only_loopback() -> Iterator[None]:
     _BLOCKED.clear()
     yield
     assert not _BLOCKED, f"attempted to leave loopback: {_BLOCKED}"
+
+
+@pytest.fixture(autouse=True)
+def run_in_a_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever a test writes relative to the current folder (the state folder...) stays in its tmp_path."""
+    monkeypatch.chdir(tmp_path)

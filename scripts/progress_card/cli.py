@@ -19,6 +19,7 @@ from .manifest import HubDataset, Job, Location, Manifest, ManifestError, load_m
 from .marking import Mark, mark_file
 from .run import REFRESH_AFTER, Report, Services, run
 from .ssh import SshClient
+from .state import ShardMemory
 from .storage import DatasetRepo
 from .total import resolve_total
 
@@ -61,7 +62,16 @@ def main(verbose: bool) -> None:
     metavar="HOURS",
     help="Push a card whose counts did not change once its Last updated line is this old.",
 )
-def update(jobs_path: Path, only: tuple[str, ...], dry_run: bool, refresh_after: float) -> None:
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=".progress-card",
+    show_default=True,
+    help="Where to remember each shard's row count between runs (safe to delete; it only saves time).",
+)
+def update(
+    jobs_path: Path, only: tuple[str, ...], dry_run: bool, refresh_after: float, state_dir: Path
+) -> None:
     """Count what each job has uploaded and push its progress into the dataset card.
 
     Exit status: 0 when every job was updated, 1 when at least one failed (the others still
@@ -80,6 +90,7 @@ def update(jobs_path: Path, only: tuple[str, ...], dry_run: bool, refresh_after:
             resolve_total=lambda job: resolve_total(job, hub),
             verdicts=lambda jobs: detector.verdicts([_watch(job) for job in jobs]),
             mark=lambda mark: _mark(manifest.path, mark),
+            memory=lambda job: ShardMemory.in_folder(state_dir, f"{_url(job.output)}/{job.folder}"),
             workers=hub.pool_size,
         )
         report = run(
@@ -142,6 +153,12 @@ def _open_repo(hub: HubClient, location: Location) -> DatasetRepo:
 
 def _mark(path: Path, mark: Mark) -> None:
     mark_file(path, [mark])
+
+
+def _url(location: Location) -> str:
+    if isinstance(location, HubDataset):
+        return f"hf://datasets/{location.repo_id}"
+    return location.path.as_uri()
 
 
 def _watch(job: Job) -> Watch:

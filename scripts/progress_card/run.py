@@ -35,6 +35,7 @@ from .finish import RUNNING, Outcome, Verdict
 from .formatting import format_count, format_duration, percent
 from .manifest import HubDataset, Job, Location
 from .marking import Mark, MarkingError
+from .state import ShardMemory
 from .stats import FinalFigures, StatsFormatError, final_figures
 from .storage import CardConflict, DatasetRepo, JobError, RepoNotFound
 from .total import Total
@@ -66,6 +67,8 @@ class Services:
     """Which jobs have finished: asks the cluster once for all of them."""
     mark: Callable[[Mark], None]
     """Record a finished job in jobs.yaml."""
+    memory: Callable[[Job], ShardMemory | None] = lambda job: None
+    """What earlier runs learnt about the job's shards (None: count everything)."""
     workers: int = 32
 
 
@@ -179,7 +182,9 @@ def _update(
         report = JobReport(job.name, Status.NO_REPO, 0, total.documents, warnings=warnings)
         return _finish(job, report, verdict, 0, services, now, dry_run)
 
-    count = count_documents(snapshot, job.folder, workers=services.workers)
+    count = count_documents(
+        snapshot, job.folder, workers=services.workers, memory=services.memory(job), label=job.name
+    )
     _log_count(job, repo, count)
     if count.unreadable:
         warnings += (f"count incomplete: {len(count.unreadable)} unreadable shards",)

@@ -304,3 +304,21 @@ def test_a_second_run_without_new_shards_pushes_nothing_until_the_card_is_old(
         .stderr.splitlines()[-1]
         .endswith("card unchanged")
     )
+
+
+def test_the_state_folder_spares_the_next_run_the_known_footers(
+    hub: HubSim, update: Update, tmp_path: Path
+) -> None:
+    shards(hub, "acme/gen", "data", [10] * 12)
+    manifest = "jobs: [{name: gen, repo: acme/gen, total: 1000}]"
+    state = tmp_path / "state"
+    assert "120/1,000 docs" in update("--state-dir", str(state), manifest=manifest).stderr
+    write_shard(hub.repo_dir("acme/gen") / "data" / "later.parquet", 5)
+    hub.clear_requests()
+
+    assert "125/1,000 docs" in update("--state-dir", str(state), manifest=manifest).stderr
+
+    assert [r.path.rsplit("/", 1)[-1] for r in hub.requests if r.path.endswith(".parquet")] == [
+        "later.parquet"
+    ]
+    assert list((state / "shards").iterdir())  # kept for the next run
