@@ -16,12 +16,13 @@ of the card outside this config's line and the timestamp are never touched.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from .formatting import format_count, format_duration, format_eta_date, format_timestamp, percent
+from .formatting import format_count, format_duration, format_eta_date, format_timestamp, percent, sparkline
 from .stats import FinalFigures
 
 SECTION_HEADER = "## 🔄 Generation Progress"
@@ -34,6 +35,9 @@ _TIMESTAMP_LINE = re.compile(r"^\*Last updated:[^\r\n]*", re.MULTILINE)
 _STAMP_VALUE = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC")
 # The clock-dependent tail of a progress line: "⏱️ 2h 15m remaining • 📅 Nov 27 2026, 18:30 UTC".
 _REMAINING = re.compile(r"⏱️ [^\r\n<]* remaining • 📅 [^\r\n<]*UTC")
+# The rate line starts with an invisible marker; its chart of the last day moves with the clock.
+_RATE_MARK = "<!-- progress-card:rate {config} -->"
+_CHART = re.compile(r"(?<= • last 24 h: )[▁▂▃▄▅▆▇█]+")
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,16 @@ def describe_progress(done: int, total: int, eta: Eta | None) -> str:
     return f"⏱️ {remaining} remaining • 📅 {format_eta_date(eta.finish_at)}"
 
 
+def describe_stall(since: datetime) -> str:
+    """The text after the bar of a job that is alive but has uploaded nothing for much longer than usual."""
+    return f"⚠️ no new shards since {format_eta_date(since)}"
+
+
+def rate_line(config: str, rate_per_hour: float, hourly: Sequence[int]) -> str:
+    """The line below the config's progress line: the current rate and a chart of the last day."""
+    return f"{_RATE_MARK.format(config=config)}≈ {format_count(round(rate_per_hour))} docs/h • last 24 h: {sparkline(hourly)}"
+
+
 def describe_stop(done: int, total: int, reason: str) -> str:
     """The text after the bar of a job that ended without completing: the bar stays where it stopped."""
     return f"⚠️ stopped at {percent(clamp(done, total), total)}%: {reason}"
@@ -100,7 +114,7 @@ def same_news(before: str, after: str) -> bool:
 
 
 def _without_clock(text: str) -> str:
-    text = _REMAINING.sub("⏱️", text)
+    text = _CHART.sub("", _REMAINING.sub("⏱️", text))
     section = _section(text)
     if section is None:
         return text
@@ -117,17 +131,29 @@ def _section(text: str) -> tuple[int, int] | None:
     return header.end(), following.start() if following else len(text)
 
 
-def patch_card(text: str, config: str, line: str, now: datetime) -> str:
-    """Put `line` in place of the config's progress line and refresh the timestamp.
+def patch_card(text: str, config: str, line: str, now: datetime, rate: str | None = None) -> str:
+    """Put `line` in place of the config's progress line (and `rate` below it), refresh the timestamp.
 
     Adds the line (before the timestamp) when the section lacks it, and the section (at the
     end of the card) when the card lacks it. Other configs' lines and all other text stay.
     """
     section = _section(text)
     if section is None:
-        return _append_section(text, line, now)
+        return _append_section(text, [line, rate] if rate else [line], now)
     start, end = section
-    return text[:start] + _patch_section(text[start:end], config, line, now) + text[end:]
+    patched = _patch_section(text[start:end], config, line, now)
+    if rate is not None:
+        patched = _put_rate_line(patched, config, rate)
+    return text[:start] + patched + text[end:]
+
+
+def _put_rate_line(section: str, config: str, rate: str) -> str:
+    existing = re.compile(rf"^{re.escape(_RATE_MARK.format(config=config))}[^\r\n]*", re.MULTILINE)
+    if existing.search(section):
+        return existing.sub(lambda _: rate, section, count=1)
+    anchor = re.compile(rf"^\*\*{re.escape(config)}\*\*:[^\r\n]*", re.MULTILINE).search(section)
+    assert anchor is not None  # the config's line was just put in
+    return f"{section[: anchor.end()]}\n\n{rate}{section[anchor.end() :]}"
 
 
 def _patch_section(section: str, config: str, line: str, now: datetime) -> str:
@@ -154,14 +180,14 @@ def _trailing_gap(section: str) -> str:
     return "\n" if section.endswith("\n\n") else ""
 
 
-def _append_section(text: str, line: str, now: datetime) -> str:
+def _append_section(text: str, lines: list[str], now: datetime) -> str:
     if not text or text.endswith("\n\n"):
         separator = ""
     elif text.endswith("\n"):
         separator = "\n"
     else:
         separator = "\n\n"
-    return f"{text}{separator}{render_section([line], now)}"
+    return f"{text}{separator}{render_section(lines, now)}"
 
 
 def render_section(lines: list[str], now: datetime) -> str:
@@ -227,7 +253,7 @@ class CardSpec:
     description: str | None = None
 
 
-def new_card(spec: CardSpec, line: str, now: datetime) -> str:
+def new_card(spec: CardSpec, line: str, now: datetime, rate: str | None = None) -> str:
     """A complete card for a repo that has no README yet: metadata, summary, progress, usage."""
     tags = ["synthetic", "progress-card"]
     if spec.model:
@@ -251,7 +277,7 @@ def new_card(spec: CardSpec, line: str, now: datetime) -> str:
             "",
             _summary(spec),
             "",
-            render_section([line], now).rstrip("\n"),
+            render_section([line, rate] if rate else [line], now).rstrip("\n"),
             "",
             "## Dataset Stats",
             "",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 _SUFFIXES = ((1_000_000_000_000, "T"), (1_000_000_000, "B"), (1_000_000, "M"))
+
+SPARKS = "▁▂▃▄▅▆▇█"
 
 # Largest first; months and years as datatrove counts them.
 _DURATION_UNITS = (
@@ -56,3 +59,12 @@ def format_timestamp(moment: datetime) -> str:
 def percent(done: int, total: int) -> int:
     """Whole percent, rounded down (a job at 99.9% is not shown as 100%)."""
     return (done * 100) // total if total > 0 else 0
+
+
+def sparkline(values: Sequence[int]) -> str:
+    """`▁▂▃▅▇█`, one character a value: ▁ is nothing, ▂ to █ scale up to the largest value."""
+    top = max(values, default=0)
+    if top <= 0:
+        return SPARKS[0] * len(values)
+    steps = len(SPARKS) - 1
+    return "".join(SPARKS[0] if v <= 0 else SPARKS[max(1, -(-v * steps // top))] for v in values)

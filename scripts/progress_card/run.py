@@ -21,18 +21,20 @@ from .card import (
     Eta,
     clamp,
     describe_progress,
+    describe_stall,
     describe_stop,
     last_updated,
     new_card,
     patch_card,
     patch_final_figures,
     progress_line,
+    rate_line,
     same_news,
 )
 from .counting import Count, count_documents
-from .estimate import simple_eta
+from .estimate import estimate, stall_after
 from .finish import RUNNING, Outcome, Verdict
-from .formatting import format_count, format_duration, percent
+from .formatting import format_count, format_duration, format_eta_date, percent
 from .manifest import HubDataset, Job, Location
 from .marking import Mark, MarkingError
 from .state import ShardMemory
@@ -188,15 +190,21 @@ def _update(
     _log_count(job, repo, count)
     if count.unreadable:
         warnings += (f"count incomplete: {len(count.unreadable)} unreadable shards",)
-    eta = (
-        simple_eta(count.documents, total.documents, count.first_upload, now) if not verdict.outcome else None
-    )
-    detail = _detail(verdict, count.documents, total.documents, eta)
+    pace = estimate(count.arrivals, count.documents, total.documents, now, alive=verdict.outcome is None)
+    eta = pace.eta if verdict.outcome is None else None
+    if pace.stalled_since is not None and verdict.outcome is None:
+        quiet = format_duration(stall_after(count.arrivals).total_seconds())
+        warnings += (
+            f"no new shards since {format_eta_date(pace.stalled_since)} (more than {quiet} without one)",
+        )
+        log.warning("%s: %s", job.name, warnings[-1])
+    detail = _detail(verdict, count.documents, total.documents, eta, pace.stalled_since)
     line = progress_line(job.config, count.documents, total.documents, detail)
+    rate = rate_line(job.config, pace.rate_per_hour, pace.hourly) if pace.rate_per_hour else None
     spec = card_spec(job, repo)
 
     def apply(card: str | None) -> str:
-        text = updated_card(card, job, spec, line, now)
+        text = updated_card(card, job, spec, line, now, rate)
         return patch_final_figures(text, job.config, figures) if figures else text
 
     before = snapshot.read_card()
@@ -227,11 +235,13 @@ def _read_stats(job: Job, verdict: Verdict) -> tuple[Verdict, FinalFigures | Non
         return Verdict(warning=f"{error}; it may still be being written, looking again next run"), None
 
 
-def _detail(verdict: Verdict, done: int, total: int, eta: Eta | None) -> str:
+def _detail(verdict: Verdict, done: int, total: int, eta: Eta | None, stalled_since: datetime | None) -> str:
     if verdict.outcome is Outcome.COMPLETED:
         return "✅ Complete"
     if verdict.outcome is not None:
         return describe_stop(done, total, verdict.reason)
+    if stalled_since is not None and done < total:
+        return describe_stall(stalled_since)
     return describe_progress(done, total, eta)
 
 
@@ -287,11 +297,13 @@ def _finish(
     return replace(report, marked=True)
 
 
-def updated_card(before: str | None, job: Job, spec: CardSpec, line: str, now: datetime) -> str:
-    """The card with this job's line in it: patched when it exists, created when it does not."""
+def updated_card(
+    before: str | None, job: Job, spec: CardSpec, line: str, now: datetime, rate: str | None = None
+) -> str:
+    """The card with this job's lines in it: patched when it exists, created when it does not."""
     if before is None:
-        return new_card(spec, line, now)
-    return patch_card(before, job.config, line, now)
+        return new_card(spec, line, now, rate)
+    return patch_card(before, job.config, line, now, rate)
 
 
 def card_spec(job: Job, repo: DatasetRepo) -> CardSpec:

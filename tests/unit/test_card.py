@@ -7,12 +7,14 @@ from progress_card.card import (
     CardSpec,
     Eta,
     describe_progress,
+    describe_stall,
     describe_stop,
     last_updated,
     new_card,
     patch_card,
     patch_final_figures,
     progress_line,
+    rate_line,
     render_bar,
     same_news,
 )
@@ -253,4 +255,48 @@ def test_the_clock_alone_is_not_news() -> None:
     assert not same_news(first, patch_card(first, "math", line("math", 3_121, 5_000, eta), NOW))
     assert not same_news(
         first, patch_card(first, "math", line("math", 3_120, 5_000), NOW).replace("⏱️ 2h", "✅")
+    )
+
+
+def test_the_rate_line_sits_below_the_config_line_and_is_patched_in_place() -> None:
+    hourly = [0] * 20 + [600, 610, 1200, 1240]
+    rate = rate_line("math", 1_240.4, hourly)
+    assert rate == "<!-- progress-card:rate math -->≈ 1,240 docs/h • last 24 h: ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▅▅██"
+    new_line = line("math", 3_120, 5_000)
+    patched = patch_card(DATATROVE_CARD, "math", new_line, LATER, rate)
+    assert f"{new_line}\n\n{rate}\n\n*Last updated" in patched
+    faster = rate_line("math", 2_000, hourly)
+    again = patch_card(patched, "math", new_line, LATER, faster)
+    assert again == patched.replace(rate, faster)
+    assert patch_card(again, "math", new_line, LATER, faster) == again
+    # datatrove's own patcher finds the config's line as before: the first line starting **math**:
+    assert [row for row in again.splitlines() if row.startswith("**math**:")] == [new_line]
+
+
+def test_a_new_card_carries_the_rate_line() -> None:
+    spec = CardSpec(title="acme/gen", load_path="acme/gen", config="default", folder="data", split="train")
+    rate = rate_line("default", 50, [1] * 24)
+    text = new_card(spec, line("default", 5, 10), NOW, rate)
+    assert f"{line('default', 5, 10)}\n\n{rate}\n\n*Last updated: " in text
+    assert (
+        "## Dataset Stats\n\nGeneration in progress. Final statistics will be available upon completion."
+        in text
+    )
+
+
+def test_a_stall_replaces_the_eta() -> None:
+    since = datetime(2026, 11, 21, 6, 0, tzinfo=timezone.utc)
+    assert progress_line("math", 3_000, 9_000, describe_stall(since)).endswith(
+        "<br>⚠️ no new shards since Nov 21 2026, 06:00 UTC"
+    )
+
+
+def test_the_hourly_chart_moving_on_is_not_news() -> None:
+    first = patch_card(
+        DATATROVE_CARD, "math", line("math", 10, 100), NOW, rate_line("math", 60, [0] * 23 + [10])
+    )
+    later = patch_card(first, "math", line("math", 10, 100), LATER, rate_line("math", 60, [0] * 22 + [10, 0]))
+    assert same_news(first, later)
+    assert not same_news(
+        first, patch_card(first, "math", line("math", 10, 100), LATER, rate_line("math", 70, [1] * 24))
     )

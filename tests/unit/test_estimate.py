@@ -1,20 +1,107 @@
 from datetime import datetime, timedelta, timezone
 
-from progress_card.estimate import simple_eta
+import pytest
 
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+from progress_card.counting import Arrival
+from progress_card.estimate import documents_per_hour, estimate, simple_eta, stall_after
+from progress_card.formatting import sparkline
+from tests.scenarios import NOW, Scenario, scenarios
+
+TOLERANCE = {
+    "constant rate for 10 h, seen at hour 10": 0.10,
+    "slow first hour, then steady for 5 h": 0.10,
+    "steady 4 h, a 5 h gap, steady 2 h": 0.15,
+    "rate doubled 3 h ago": 0.15,
+}
 
 
-def test_average_rate_since_the_first_upload_is_projected_over_what_remains() -> None:
+@pytest.mark.parametrize("scenario", [s for s in scenarios(NOW) if s.truth is not None], ids=lambda s: s.name)
+def test_the_eta_is_right_from_the_first_look(scenario: Scenario) -> None:
+    result = estimate(scenario.arrivals, scenario.done, scenario.total, scenario.now)
+    assert result.eta is not None and result.stalled_since is None
+    error = abs(result.eta.remaining - scenario.truth) / scenario.truth
+    assert error <= TOLERANCE[scenario.name]
+
+
+def test_the_naive_estimate_is_wrong_where_the_robust_one_is_not() -> None:
+    errors = {}
+    for scenario in scenarios(NOW):
+        if scenario.truth is None:
+            continue
+        naive = simple_eta(scenario.done, scenario.total, scenario.arrivals[0].at, scenario.now)
+        assert naive is not None
+        errors[scenario.name] = abs(naive.remaining - scenario.truth) / scenario.truth
+    assert errors["steady 4 h, a 5 h gap, steady 2 h"] > 0.5
+    assert errors["rate doubled 3 h ago"] > 0.4
+    assert errors["slow first hour, then steady for 5 h"] > 0.10
+
+
+def test_a_long_silence_while_the_job_runs_is_a_stall_without_eta() -> None:
+    [scenario] = [s for s in scenarios(NOW) if s.truth is None]
+    result = estimate(scenario.arrivals, scenario.done, scenario.total, scenario.now, alive=True)
+    assert result.eta is None
+    assert result.stalled_since == scenario.arrivals[-1].at
+    assert stall_after(scenario.arrivals) == timedelta(hours=1)  # 3 × 6 min, but at least an hour
+
+
+def test_a_silence_of_a_few_usual_gaps_is_not_a_stall() -> None:
+    arrivals = [Arrival(NOW - timedelta(hours=h), 100) for h in (12, 10, 8, 6, 4)]  # one every 2 h
+    result = estimate(arrivals, 500, 1000, NOW, alive=True)
+    assert result.stalled_since is None and result.eta is not None
+    assert (
+        estimate(arrivals, 500, 1000, NOW + timedelta(hours=3), alive=True).stalled_since == arrivals[-1].at
+    )
+
+
+def test_a_job_that_is_not_alive_never_stalls() -> None:
+    [scenario] = [s for s in scenarios(NOW) if s.truth is None]
+    assert (
+        estimate(scenario.arrivals, scenario.done, scenario.total, scenario.now, alive=False).stalled_since
+        is None
+    )
+
+
+def test_the_first_shards_fall_back_to_the_average_since_the_first_one() -> None:
+    arrivals = [Arrival(NOW - timedelta(hours=2), 100), Arrival(NOW - timedelta(hours=1), 100)]
+    result = estimate(arrivals, 200, 600, NOW)
+    assert result.rate_per_hour is None
+    assert result.eta is not None and result.eta.remaining == timedelta(hours=4)
+
+
+def test_nothing_uploaded_gives_nothing_to_project() -> None:
+    result = estimate([], 0, 100, NOW)
+    assert (result.rate_per_hour, result.eta, result.stalled_since) == (None, None, None)
+    assert result.hourly == (0,) * 24
+
+
+def test_documents_per_hour_over_the_last_day() -> None:
+    arrivals = [
+        Arrival(NOW - timedelta(hours=30), 999),  # more than a day ago: not charted
+        Arrival(NOW - timedelta(hours=23, minutes=30), 10),
+        Arrival(NOW - timedelta(minutes=50), 5),
+        Arrival(NOW - timedelta(minutes=10), 7),
+    ]
+    hourly = documents_per_hour(arrivals, NOW)
+    assert len(hourly) == 24
+    assert hourly[0] == 10 and hourly[-1] == 12 and sum(hourly) == 22
+
+
+@pytest.mark.parametrize(
+    ("values", "chart"),
+    [([0, 0, 0], "▁▁▁"), ([0, 1, 7, 14], "▁▂▅█"), ([5, 5], "██"), ([1, 1000], "▂█")],
+)
+def test_sparkline_scales_to_the_busiest_hour_and_marks_nothing_as_the_lowest_bar(
+    values: list[int], chart: str
+) -> None:
+    assert sparkline(values) == chart
+
+
+def test_simple_eta_projects_the_average_since_the_first_upload() -> None:
     eta = simple_eta(done=1_000, total=3_000, first_upload=NOW - timedelta(hours=2), now=NOW)
-    assert eta is not None
-    assert eta.remaining == timedelta(hours=4)
-    assert eta.finish_at == NOW + timedelta(hours=4)
-
-
-def test_no_estimate_without_documents_time_or_work_left() -> None:
-    start = NOW - timedelta(hours=1)
-    assert simple_eta(0, 100, start, NOW) is None
+    assert (
+        eta is not None and eta.remaining == timedelta(hours=4) and eta.finish_at == NOW + timedelta(hours=4)
+    )
+    assert simple_eta(0, 100, NOW - timedelta(hours=1), NOW) is None
     assert simple_eta(10, 100, None, NOW) is None
-    assert simple_eta(10, 100, NOW, NOW) is None
-    assert simple_eta(100, 100, start, NOW) is None
+    assert simple_eta(100, 100, NOW - timedelta(hours=1), NOW) is None
+    assert simple_eta(10, 100, datetime(2030, 1, 1, tzinfo=timezone.utc), NOW) is None
