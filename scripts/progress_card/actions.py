@@ -12,7 +12,7 @@ from typing import Any
 
 from .card import render_bar
 from .formatting import format_count, format_duration
-from .run import JobReport, Report, Status
+from .report import JobReport, Report, Status
 
 
 def job_state(job: JobReport) -> str:

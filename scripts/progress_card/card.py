@@ -97,6 +97,36 @@ def timestamp_line(now: datetime) -> str:
     return f"*Last updated: {format_timestamp(now)}*"
 
 
+@dataclass(frozen=True)
+class Shown:
+    """What a card's line for a config shows now."""
+
+    done: int
+    total: int
+    complete: bool
+
+
+def shown(text: str, config: str) -> Shown | None:
+    """The counts on the config's progress line (ours or datatrove's), if the card has one."""
+    section = _section(text)
+    if section is None:
+        return None
+    line = re.compile(
+        rf"^\*\*{re.escape(config)}\*\*: \[[●○]*\] \d+% • ([\d,]+)(?: \(≈[^)]*\))?/([\d,]+)(?: \(≈[^)]*\))? docs"
+        r"<br>([^\r\n]*)",
+        re.MULTILINE,
+    ).search(text, section[0], section[1])
+    if line is None:
+        return None
+    done, total = (int(group.replace(",", "")) for group in line.group(1, 2))
+    return Shown(done, total, line.group(3).startswith("✅"))
+
+
+def is_final_datatrove_card(text: str) -> bool:
+    """datatrove's final card: its statistics table filled in, and no progress section any more."""
+    return _section(text) is None and "| Documents processed |" in text and "## Dataset Stats" in text
+
+
 def last_updated(text: str) -> datetime | None:
     """When the card's progress section was last written, from its *Last updated* line."""
     section = _section(text)

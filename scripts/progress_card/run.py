@@ -12,17 +12,16 @@ from __future__ import annotations
 import difflib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import Enum
 
 from .card import (
     CardSpec,
     Eta,
-    clamp,
     describe_progress,
     describe_stall,
     describe_stop,
+    is_final_datatrove_card,
     last_updated,
     new_card,
     patch_card,
@@ -30,13 +29,15 @@ from .card import (
     progress_line,
     rate_line,
     same_news,
+    shown,
 )
 from .counting import Count, count_documents
 from .estimate import estimate, stall_after
 from .finish import RUNNING, Outcome, Verdict
-from .formatting import format_count, format_duration, format_eta_date, percent
+from .formatting import format_count, format_duration, format_eta_date
 from .manifest import HubDataset, Job, Location
 from .marking import Mark, MarkingError
+from .report import JobReport, Report, Status
 from .state import ShardMemory
 from .stats import FinalFigures, StatsFormatError, final_figures
 from .storage import CardConflict, DatasetRepo, JobError, RepoNotFound
@@ -48,15 +49,6 @@ PUSH_ATTEMPTS = 4
 """Card pushes tried when the branch keeps moving under us (each time re-read and re-applied)."""
 REFRESH_AFTER = timedelta(hours=6)
 """A card whose news did not change is left alone, unless its Last updated line is older than this."""
-
-
-class Status(str, Enum):
-    PUSHED = "card pushed"
-    UNCHANGED = "card unchanged"
-    DRY_RUN = "dry run, nothing pushed"
-    NO_REPO = "repo not created yet, card not pushed"
-    SKIPPED = "already finished, skipped"
-    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -74,85 +66,43 @@ class Services:
     workers: int = 32
 
 
-@dataclass(frozen=True)
-class JobReport:
-    name: str
-    status: Status
-    done: int | None = None
-    total: int | None = None
-    eta: Eta | None = None
-    outcome: Outcome | None = None
-    reason: str = ""
-    """How the job ended, when it did."""
-    marked: bool = False
-    error: str | None = None
-    warnings: tuple[str, ...] = ()
-    diff: str | None = field(default=None, repr=False)
-
-    @property
-    def failed(self) -> bool:
-        return self.status is Status.FAILED
-
-    @property
-    def percent(self) -> int | None:
-        if self.done is None or self.total is None:
-            return None
-        return percent(clamp(self.done, self.total), self.total)
-
-    def summary(self) -> str:
-        """`math: 3,120/5,000 docs (62%), ETA 2h 15m, card pushed`."""
-        if self.failed:
-            return f"{self.name}: failed: {self.error}"
-        if self.status is Status.SKIPPED:
-            return f"{self.name}: already finished ({self.reason}), skipped"
-        parts = []
-        if self.done is not None and self.total is not None:
-            parts.append(f"{format_count(self.done)}/{format_count(self.total)} docs ({self.percent}%)")
-        if self.outcome is not None:
-            parts.append(f"{self.outcome.value} ({self.reason})")
-        elif self.eta is not None:
-            parts.append(f"ETA {format_duration(self.eta.remaining.total_seconds())}")
-        parts.append(self.status.value)
-        if self.marked:
-            parts.append(f"marked {self.outcome.value if self.outcome else 'finished'} in jobs.yaml")
-        parts.extend(self.warnings)
-        return f"{self.name}: {', '.join(parts)}"
-
-
-@dataclass(frozen=True)
-class Report:
-    jobs: tuple[JobReport, ...]
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if any(job.failed for job in self.jobs) else 0
-
-
 def run(
     jobs: Sequence[Job],
     services: Services,
     now: datetime,
     dry_run: bool = False,
     refresh_after: timedelta = REFRESH_AFTER,
+    allow_decrease: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> Report:
     """Update every job's card; one job's failure does not stop the others.
 
     A card is pushed when its news changed (counts, bar, status), or when its Last updated line is
-    older than `refresh_after`; the clock ticking alone (time left, timestamp) commits nothing.
+    older than `refresh_after`; the clock ticking alone (time left, timestamp) commits nothing. A
+    count lower than the card shows is not published unless `allow_decrease`. When `should_stop`
+    turns true (SIGTERM), the job under way finishes its writes and the others are left for later.
     """
     active = [job for job in jobs if job.finished is None]
     verdicts = services.verdicts(active) if active else {}
     reports = []
     for job in jobs:
+        if should_stop():
+            reports.append(JobReport(job.name, Status.INTERRUPTED))
+            continue
         if job.finished is not None:
             reports.append(_skipped(job))
             continue
         try:
             verdict = verdicts.get(job.name, RUNNING)
-            reports.append(_update(job, verdict, services, now, dry_run, refresh_after))
+            reports.append(_update(job, verdict, services, now, dry_run, refresh_after, allow_decrease))
         except JobError as error:
             log.error("%s: %s", job.name, error)
             reports.append(JobReport(job.name, Status.FAILED, error=str(error)))
+        except Exception as error:  # an unforeseen failure of one job must not stop the others
+            log.exception("%s: unexpected error", job.name)
+            reports.append(
+                JobReport(job.name, Status.FAILED, error=f"unexpected {type(error).__name__}: {error}")
+            )
     return Report(tuple(reports))
 
 
@@ -168,7 +118,13 @@ def _skipped(job: Job) -> JobReport:
 
 
 def _update(
-    job: Job, verdict: Verdict, services: Services, now: datetime, dry_run: bool, refresh_after: timedelta
+    job: Job,
+    verdict: Verdict,
+    services: Services,
+    now: datetime,
+    dry_run: bool,
+    refresh_after: timedelta,
+    allow_decrease: bool,
 ) -> JobReport:
     verdict, figures = _read_stats(job, verdict)
     if verdict.warning:
@@ -207,16 +163,56 @@ def _update(
         text = updated_card(card, job, spec, line, now, rate)
         return patch_final_figures(text, job.config, figures) if figures else text
 
+    def hold(card: str | None) -> Hold | None:
+        return _hold(card, job.config, count.documents, verdict, allow_decrease)
+
     before = snapshot.read_card()
-    after = apply(before)
+    held = hold(before)
     report = JobReport(job.name, Status.PUSHED, count.documents, total.documents, eta, warnings=warnings)
-    if before is not None and (after == before or _only_the_clock(before, after, now, refresh_after)):
-        report = replace(report, status=Status.UNCHANGED)
-    elif dry_run:
-        report = replace(report, status=Status.DRY_RUN, diff=card_diff(repo.label, before, after))
-    else:
-        _push(job, repo, snapshot.revision, after, apply, report)
+    if held is None:
+        after = apply(before)
+        if before is not None and (after == before or _only_the_clock(before, after, now, refresh_after)):
+            report = replace(report, status=Status.UNCHANGED)
+        elif dry_run:
+            report = replace(report, status=Status.DRY_RUN, diff=card_diff(repo.label, before, after))
+        else:
+            held = _push(job, repo, snapshot.revision, after, apply, hold, report)
+    if held is not None:
+        log.warning("%s: %s", job.name, held.reason)
+        report = replace(report, status=Status.HELD, warnings=(*report.warnings, held.reason))
+        if not held.final:
+            return report  # not marked: the final count is not on the card
     return _finish(job, report, verdict, count.documents, services, now, dry_run)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Why the card is left as it is; `final` when it already shows the job's end."""
+
+    reason: str
+    final: bool
+
+
+def _hold(card: str | None, config: str, done: int, verdict: Verdict, allow_decrease: bool) -> Hold | None:
+    """Never publish progress going backwards, nor turn a finished card back into a progress card."""
+    if card is None:
+        return None
+    if is_final_datatrove_card(card):
+        return Hold(
+            "the card is datatrove's final card (statistics, no progress section); left as it is", True
+        )
+    now_shown = shown(card, config)
+    if now_shown is None:
+        return None
+    if now_shown.complete and verdict.outcome is not Outcome.COMPLETED:
+        return Hold(f"the card already shows {config} complete; left as it is", True)
+    if done < now_shown.done and not allow_decrease:
+        return Hold(
+            f"the count went down from {format_count(now_shown.done)} to {format_count(done)}: card not "
+            "changed (a listing glitch? if shards were deleted, run with --allow-decrease)",
+            False,
+        )
+    return None
 
 
 def _only_the_clock(before: str, after: str, now: datetime, refresh_after: timedelta) -> bool:
@@ -251,23 +247,29 @@ def _push(
     parent: str | None,
     card: str,
     apply: Callable[[str | None], str],
+    hold: Callable[[str | None], Hold | None],
     report: JobReport,
-) -> None:
-    """Push the card on top of the revision it was read at; when the repo moved, re-read and re-apply."""
+) -> Hold | None:
+    """Push the card on top of the revision it was read at; when the repo moved, re-read and re-apply
+    (unless what was written meanwhile must be left alone)."""
     message = (
         f"Update generation progress: {job.config} {report.percent}% ({format_count(report.done or 0)} docs)"
     )
     for attempt in range(1, PUSH_ATTEMPTS + 1):
         try:
             repo.write_card(card, parent, message)
-            return
+            return None
         except CardConflict:
             if attempt == PUSH_ATTEMPTS:
                 break
             log.info("%s: %s changed while updating; reading the card again", job.name, repo.label)
             fresh = repo.snapshot()
             parent = fresh.revision
-            card = apply(fresh.read_card())
+            current = fresh.read_card()
+            held = hold(current)
+            if held is not None:
+                return held
+            card = apply(current)
     raise JobError(
         f"{repo.label} kept changing while its card was pushed ({PUSH_ATTEMPTS} attempts); the next run will retry"
     )

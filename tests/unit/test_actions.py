@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from progress_card.actions import output_file_text, outputs, step_summary, workflow_commands
 from progress_card.card import Eta
 from progress_card.finish import Outcome
-from progress_card.run import JobReport, Report, Status
+from progress_card.report import JobReport, Report, Status
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 REPORT = Report(
