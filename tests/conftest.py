@@ -65,6 +65,7 @@ def hub(tmp_path: Path) -> Iterator[HubSim]:
     """The session simulator, serving a fresh empty root for this test."""
     SIM.set_root(tmp_path / "hub")
     yield SIM
+    SIM.wait_idle()  # a request delayed by a fault must not land in the next test's Hub
 
 
 _BLOCKED: list[str] = []

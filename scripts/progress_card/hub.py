@@ -7,6 +7,7 @@ to set. Every call is retried on failures that may pass.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,12 +17,13 @@ from urllib.parse import quote
 
 import httpx2
 import urllib3
-from huggingface_hub import CommitOperationAdd, HfApi, RepoFile
-from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub import CommitOperationAdd, HfApi, RepoFile, get_session
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import build_hf_headers
+from requests.utils import parse_header_links
 
 from . import __version__
-from .storage import CARD_PATH, CardConflict, JobError, RepoNotFound, Shard
+from .storage import CARD_PATH, CardConflict, JobError, RepoNotFound, Shard, card_text
 from .transport import RETRYABLE_STATUSES, Retryable, RetryPolicy, Transport, retry_after, retrying
 
 PATHS_INFO_BATCH = 50
@@ -48,6 +50,8 @@ class HubClient:
         self.retry = retry or RetryPolicy()
         headers = build_hf_headers(token=token, library_name="progress-card", library_version=__version__)
         self.transport = Transport(self.endpoint, headers, pool_size, timeout, self.retry)
+        self.timeout = timeout
+        self._api_timeout = httpx2.Timeout(timeout, connect=min(timeout, 10.0))
 
     def __repr__(self) -> str:
         return f"HubClient(endpoint={self.endpoint!r})"
@@ -59,6 +63,8 @@ class HubClient:
         """Run a `huggingface_hub` call, retrying it on 429/5xx/network errors as the reads are."""
 
         def attempt() -> T:
+            # huggingface_hub's shared client has no timeout of its own: a stalled server would hang us.
+            get_session().timeout = self._api_timeout
             try:
                 return function()
             except HfHubHTTPError as error:
@@ -85,7 +91,8 @@ class HubRepo:
     def snapshot(self) -> HubSnapshot:
         try:
             info = self.client.call(
-                f"reading dataset repo {self.repo_id}", lambda: self.client.api.dataset_info(self.repo_id)
+                f"reading dataset repo {self.repo_id}",
+                lambda: self.client.api.dataset_info(self.repo_id, timeout=self.client.timeout),
             )
         except RepositoryNotFoundError:
             raise RepoNotFound(
@@ -133,36 +140,27 @@ class HubSnapshot:
         return self.repo.client.api
 
     def list_shards(self, folder: str) -> list[Shard]:
-        try:
-            entries = self.repo.client.call(
-                f"listing {self.repo.repo_id}/{folder}",
-                lambda: list(
-                    self._api.list_repo_tree(
-                        self.repo.repo_id,
-                        path_in_repo=folder,
-                        recursive=True,
-                        expand=False,
-                        revision=self.revision,
-                        repo_type="dataset",
-                    )
-                ),
-            )
-        except EntryNotFoundError:
-            return []
-        except HfHubHTTPError as error:
-            raise JobError(f"listing {self.repo.repo_id}/{folder} failed: {_short(error)}") from None
-        return sorted(
-            (
-                Shard(
-                    path=entry.path,
-                    size=entry.size,
-                    content_id=entry.lfs.sha256 if entry.lfs else entry.blob_id,
-                )
-                for entry in entries
-                if isinstance(entry, RepoFile) and entry.path.endswith(".parquet")
-            ),
-            key=lambda shard: shard.path,
+        """The tree API, page by page (1,000 entries each), through our transport: huggingface_hub's
+        listing takes no timeout, and a stalled page must not hang the run."""
+        client = self.repo.client
+        url: str | None = (
+            f"{client.endpoint}/api/datasets/{self.repo.repo_id}/tree/{quote(self.revision, safe='')}"
+            f"/{quote(folder, safe='')}?recursive=true&expand=false"
         )
+        what = f"listing {self.repo.repo_id}/{folder}"
+        shards = []
+        while url:
+            response = client.transport.get(url, what)
+            if response.status == 404 and response.headers.get("X-Error-Code") == "EntryNotFound":
+                return []
+            if response.status != 200:
+                raise JobError(f"{what} failed: {_describe(response)}")
+            try:
+                shards += [_shard(entry) for entry in json.loads(response.data) if _is_parquet_file(entry)]
+            except (ValueError, TypeError, KeyError) as error:
+                raise JobError(f"{what}: the Hub sent a listing this tool cannot read ({error!r})") from None
+            url = _next_page(response.headers.get("Link"))
+        return sorted(shards, key=lambda shard: shard.path)
 
     def commit_times(self, shards: Iterable[Shard]) -> dict[str, datetime]:
         """When each shard was last committed, asked in batches of paths."""
@@ -203,11 +201,31 @@ class HubSnapshot:
             return None
         if response.status != 200:
             raise JobError(f"reading the card of {self.repo.repo_id}: {_describe(response)}")
-        return response.data.decode("utf-8")
+        return card_text(response.data, self.repo.repo_id)
 
     def _url(self, path: str) -> str:
         client = self.repo.client
         return f"{client.endpoint}/datasets/{self.repo.repo_id}/resolve/{self.revision}/{quote(path)}"
+
+
+def _is_parquet_file(entry: Any) -> bool:
+    return bool(entry["type"] == "file" and str(entry["path"]).endswith(".parquet"))
+
+
+def _shard(entry: Any) -> Shard:
+    """A tree entry: the LFS sha256 identifies the content when there is one, the git blob id otherwise."""
+    lfs = entry.get("lfs")
+    return Shard(
+        path=str(entry["path"]), size=int(entry["size"]), content_id=str(lfs["oid"] if lfs else entry["oid"])
+    )
+
+
+def _next_page(link: str | None) -> str | None:
+    """The `rel="next"` URL of a Link header."""
+    for page in parse_header_links(link or ""):
+        if page.get("rel") == "next":
+            return page.get("url")
+    return None
 
 
 def _batched(items: list[str], size: int) -> Iterator[list[str]]:

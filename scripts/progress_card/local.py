@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .atomic import write_atomically
-from .storage import CARD_PATH, RepoNotFound, Shard
+from .storage import CARD_PATH, MAX_CARD_BYTES, RepoNotFound, Shard, card_text
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class LocalSnapshot:
 
     def read_card(self) -> str | None:
         try:
-            return (self.root / CARD_PATH).read_text(encoding="utf-8")
+            with (self.root / CARD_PATH).open("rb") as file:
+                return card_text(file.read(MAX_CARD_BYTES + 1), str(self.root))
         except FileNotFoundError:
             return None

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Protocol
 
 CARD_PATH = "README.md"
+MAX_CARD_BYTES = 4 * 1024 * 1024
+"""A README larger than this is not read (cards are small; a huge one is a mistake or hostile)."""
 
 
 class JobError(Exception):
@@ -16,6 +18,16 @@ class JobError(Exception):
 
 class RepoNotFound(JobError):
     """The output repo does not exist (yet), or the token cannot see it."""
+
+
+def card_text(data: bytes, where: str) -> str:
+    """The README's text, refusing what is too large or not UTF-8 rather than patching it blindly."""
+    if len(data) > MAX_CARD_BYTES:
+        raise JobError(f"the card of {where} is larger than {MAX_CARD_BYTES:,} bytes; it was left alone")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise JobError(f"the card of {where} is not UTF-8 text; it was left alone") from None
 
 
 class CardConflict(Exception):

@@ -56,14 +56,16 @@ def retrying(
     what: str,
     attempt: Callable[[], T],
     policy: RetryPolicy,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> T:
     """Call `attempt` until it succeeds; after the policy's last attempt, fail the job saying why.
 
     The wait before each new attempt is the Retry-After the server asked for, or an exponential
     backoff with jitter, capped at `max_wait`; no wait may carry the whole past `total_seconds`.
     """
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
     started = clock()
     for number in range(1, policy.attempts + 1):
         try:

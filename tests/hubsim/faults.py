@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -12,7 +13,8 @@ class Fault:
     """Answer the next ``times`` requests matching ``method`` and ``path_regex`` (searched in the raw path).
 
     ``status=None`` with ``delay_s`` only slows the request down and then serves it normally;
-    ``reset=True`` closes the socket without answering (after ``delay_s``).
+    ``reset=True`` closes the socket without answering (after ``delay_s``); ``before`` runs just
+    before the request is served (to change the repo under a client's feet, as another writer would).
     """
 
     method: str | None = None
@@ -24,6 +26,7 @@ class Fault:
     reset: bool = False
     message: str = "Simulated failure"
     error_code: str | None = None  # e.g. "EntryNotFound": sent as X-Error-Code
+    before: Callable[[], None] | None = None
 
     def matches(self, method: str, path: str) -> bool:
         """Whether this fault applies to a request."""

@@ -36,6 +36,8 @@ class HubHTTPServer(ThreadingHTTPServer):
         self.sim = sim
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
+        self.in_flight = 0
+        self.in_flight_lock = threading.Lock()
         super().__init__(address, HubRequestHandler)
 
     def track(self, conn: socket.socket, alive: bool) -> None:
@@ -92,6 +94,15 @@ class HubRequestHandler(BaseHTTPRequestHandler):
     # -- one request -----------------------------------------------------------------------------
 
     def _serve(self) -> None:
+        with self.server.in_flight_lock:
+            self.server.in_flight += 1
+        try:
+            self._serve_counted()
+        finally:
+            with self.server.in_flight_lock:
+                self.server.in_flight -= 1
+
+    def _serve_counted(self) -> None:
         sim = self.server.sim
         started_at, t0 = time.time(), time.perf_counter()
         raw_path, _, query = self.path.partition("?")
@@ -101,6 +112,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             if sim.latency_ms > 0:
                 time.sleep(sim.latency_ms / 1000)
             fault = sim.faults.take(self.command, raw_path)
+            if fault is not None and fault.before is not None:
+                fault.before()
             if fault is not None and fault.delay_s > 0:
                 time.sleep(fault.delay_s)
             if fault is not None and fault.reset:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -104,6 +105,12 @@ class HubSim:
     @root.setter
     def root(self, path: Path) -> None:
         self.set_root(path)
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Wait until no request is being served (delayed ones included), so none outlives a test."""
+        deadline = time.monotonic() + timeout
+        while self._server is not None and self._server.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def set_root(self, path: Path) -> None:
         """Serve a new root; resets requests, faults, token rules, commits, snapshots and latency."""
