@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import NoReturn
+from types import FrameType
+from typing import Any, NoReturn
 
 import click
 
@@ -17,11 +19,14 @@ from .hub import HubClient
 from .local import LocalRepo
 from .manifest import HubDataset, Job, Location, Manifest, ManifestError, load_manifest
 from .marking import Mark, mark_file
-from .run import REFRESH_AFTER, Report, Services, run
+from .redaction import Redactor, secrets_from
+from .report import Report
+from .run import REFRESH_AFTER, Services, run
 from .ssh import SshClient
 from .state import ShardMemory
 from .storage import DatasetRepo
 from .total import resolve_total
+from .transport import RetryPolicy
 
 log = logging.getLogger("progress_card")
 
@@ -55,6 +60,13 @@ def main(verbose: bool) -> None:
 @click.option("--only", "only", multiple=True, metavar="NAME", help="Update only this job (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Print how each card would change (a diff); push nothing.")
 @click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=".progress-card",
+    show_default=True,
+    help="Where to remember each shard's row count between runs (safe to delete; it only saves time).",
+)
+@click.option(
     "--refresh-after",
     type=click.FloatRange(min=0),
     default=REFRESH_AFTER.total_seconds() / 3600,
@@ -63,27 +75,52 @@ def main(verbose: bool) -> None:
     help="Push a card whose counts did not change once its Last updated line is this old.",
 )
 @click.option(
-    "--state-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=".progress-card",
+    "--allow-decrease",
+    is_flag=True,
+    help="Publish a count lower than the card shows (after shards were deleted on purpose).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=30.0,
     show_default=True,
-    help="Where to remember each shard's row count between runs (safe to delete; it only saves time).",
+    metavar="SECONDS",
+    help="Give up on one request to the Hub after this long (it is then retried).",
+)
+@click.option(
+    "--give-up-after",
+    type=click.FloatRange(min=1),
+    default=RetryPolicy().total_seconds,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop retrying a failing Hub call after this long; the job then fails and its card is left as it was.",
 )
 def update(
-    jobs_path: Path, only: tuple[str, ...], dry_run: bool, refresh_after: float, state_dir: Path
+    jobs_path: Path,
+    only: tuple[str, ...],
+    dry_run: bool,
+    state_dir: Path,
+    refresh_after: float,
+    allow_decrease: bool,
+    timeout: float,
+    give_up_after: float,
 ) -> None:
     """Count what each job has uploaded and push its progress into the dataset card.
 
     Exit status: 0 when every job was updated, 1 when at least one failed (the others still
-    ran), 2 when the manifest or the command line is wrong (nothing is written).
+    ran), 2 when the manifest or the command line is wrong (nothing is written). SIGTERM lets the
+    job under way finish its writes, then exits with 143.
     """
     manifest = _load(jobs_path)
     try:
         jobs = manifest.select(only)
     except ManifestError as error:
         _fail_usage(error)
-    hub = HubClient()
-    with SshClient() as ssh:
+    redact = Redactor(
+        secrets_from(os.environ, [job.ssh.key_env for job in jobs if job.ssh and job.ssh.key_env])
+    )
+    hub = HubClient(timeout=timeout, retry=RetryPolicy(total_seconds=give_up_after))
+    with redact.guarding(logging.getLogger().handlers), _StopOnSignal() as stop, SshClient() as ssh:
         detector = FinishDetector(ssh)
         services = Services(
             open_repo=lambda location: _open_repo(hub, location),
@@ -99,28 +136,59 @@ def update(
             now=datetime.now(timezone.utc),
             dry_run=dry_run,
             refresh_after=timedelta(hours=refresh_after),
+            allow_decrease=allow_decrease,
+            should_stop=stop.requested,
         )
     for job in report.jobs:
         if job.diff:
-            click.echo(job.diff)
+            click.echo(redact(job.diff))
     for job in report.jobs:
-        click.echo(job.summary(), err=True)
+        click.echo(redact(job.summary()), err=True)
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        _report_to_actions(report)
-    sys.exit(report.exit_code)
+        _report_to_actions(report, redact)
+    sys.exit(128 + stop.signal if stop.signal else report.exit_code)
 
 
-def _report_to_actions(report: Report) -> None:
+class _StopOnSignal:
+    """SIGTERM and SIGINT ask the run to stop after the job under way, whose writes then complete."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.signal = 0
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopOnSignal:
+        for number in self.SIGNALS:
+            self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    def _handle(self, number: int, frame: FrameType | None) -> None:
+        if self.signal:
+            raise KeyboardInterrupt  # a second signal: stop now
+        self.signal = number
+        log.warning("received signal %d: finishing the job under way, then stopping", number)
+
+    def requested(self) -> bool:
+        return self.signal != 0
+
+
+def _report_to_actions(report: Report, redact: Redactor) -> None:
     """Annotations on stdout; the step summary and outputs in the files Actions names."""
     for line in actions.workflow_commands(report):
-        click.echo(line)
+        click.echo(redact(line))
     summary, output = os.environ.get("GITHUB_STEP_SUMMARY"), os.environ.get("GITHUB_OUTPUT")
     if summary:
         with Path(summary).open("a", encoding="utf-8") as file:
-            file.write(actions.step_summary(report))
+            file.write(redact(actions.step_summary(report)))
     if output:
+        values = {name: redact(value) for name, value in actions.outputs(report).items()}
         with Path(output).open("a", encoding="utf-8") as file:
-            file.write(actions.output_file_text(actions.outputs(report)))
+            file.write(actions.output_file_text(values))
 
 
 @main.command()
