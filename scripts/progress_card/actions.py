@@ -31,6 +31,8 @@ def record(job: JobReport) -> dict[str, Any]:
         "done": job.done,
         "total": job.total,
         "percent": job.percent,
+        "tasks_done": job.tasks.done if job.tasks else None,
+        "tasks_total": job.tasks.total if job.tasks else None,
         "eta": format_duration(job.eta.remaining.total_seconds()) if job.eta else None,
         "eta_at": job.eta.finish_at.strftime("%Y-%m-%dT%H:%M:%SZ") if job.eta else None,
         "status": job_state(job),
@@ -65,7 +67,10 @@ def output_file_text(values: Mapping[str, str]) -> str:
 def step_summary(report: Report) -> str:
     """A Markdown table of every job, running ones first, finished ones (this run or before) last."""
     ordered = sorted(report.jobs, key=lambda job: job.outcome is not None or job.status is Status.SKIPPED)
-    rows = ["| Job | Progress | % | Documents | ETA | Status |", "| --- | --- | --- | --- | --- | --- |"]
+    rows = [
+        "| Job | Progress | % | Documents | Tasks | ETA | Status |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for job in ordered:
         known = job.done is not None and job.total is not None
         bar = render_bar(job.done or 0, job.total or 1).split("]")[0] + "]" if known else ""
@@ -77,6 +82,7 @@ def step_summary(report: Report) -> str:
                     bar,
                     f"{job.percent}%" if known else "",
                     f"{format_count(job.done or 0)}/{format_count(job.total or 0)}" if known else "",
+                    str(job.tasks).removeprefix("tasks ") if job.tasks else "",
                     format_duration(job.eta.remaining.total_seconds()) if job.eta else "",
                     _status_cell(job),
                 ]

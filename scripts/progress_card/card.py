@@ -24,6 +24,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from .formatting import format_count, format_duration, format_eta_date, format_timestamp, percent, sparkline
 from .stats import FinalFigures
+from .tasks import TaskProgress
 
 SECTION_HEADER = "## 🔄 Generation Progress"
 STATS_PENDING = "Generation in progress. Final statistics will be available upon completion."
@@ -60,10 +61,15 @@ def render_bar(done: int, total: int) -> str:
     return f"[{bar}] {percent(shown, total)}% • {format_count(shown)}/{format_count(total)} docs"
 
 
-def describe_progress(done: int, total: int, eta: Eta | None) -> str:
-    """The text after the bar: waiting, time remaining with the expected end, or complete."""
+def describe_progress(done: int, total: int, eta: Eta | None, tasks: TaskProgress | None = None) -> str:
+    """The text after the bar: waiting, time remaining with the expected end, or complete.
+
+    A job whose documents reached the total is complete only once all its tasks are done.
+    """
     shown = clamp(done, total)
     if shown >= total > 0:
+        if tasks is not None and not tasks.complete:
+            return f"⏱️ waiting for the last tasks ({tasks.done}/{tasks.total if tasks.total is not None else '?'} done)"
         return "✅ Complete"
     if shown == 0:
         return "⏱️ waiting for first shard upload..."
@@ -88,9 +94,11 @@ def describe_stop(done: int, total: int, reason: str) -> str:
     return f"⚠️ stopped at {percent(clamp(done, total), total)}%: {reason}"
 
 
-def progress_line(config: str, done: int, total: int, detail: str) -> str:
-    """The config's line: `**config**: [bar] P% • done/total docs<br>detail`."""
-    return f"**{config}**: {render_bar(done, total)}<br>{detail}"
+def progress_line(config: str, done: int, total: int, detail: str, tasks: TaskProgress | None = None) -> str:
+    """The config's line: `**config**: [bar] P% • done/total docs<br>detail`, with ` • tasks d/t` after
+    the documents when the job's datatrove logging folder is known."""
+    counts = f"{render_bar(done, total)} • {tasks}" if tasks is not None else render_bar(done, total)
+    return f"**{config}**: {counts}<br>{detail}"
 
 
 def timestamp_line(now: datetime) -> str:
@@ -113,7 +121,7 @@ def shown(text: str, config: str) -> Shown | None:
         return None
     line = re.compile(
         rf"^\*\*{re.escape(config)}\*\*: \[[●○]*\] \d+% • ([\d,]+)(?: \(≈[^)]*\))?/([\d,]+)(?: \(≈[^)]*\))? docs"
-        r"<br>([^\r\n]*)",
+        r"(?: • tasks [\d?]+/[\d?]+)?<br>([^\r\n]*)",
         re.MULTILINE,
     ).search(text, section[0], section[1])
     if line is None:

@@ -230,4 +230,4 @@ def _url(location: Location) -> str:
 
 
 def _watch(job: Job) -> Watch:
-    return Watch(job.name, job.slurm_job_id, job.stats_path, job.ssh)
+    return Watch(job.name, job.slurm_job_id, job.stats_path, job.ssh, job.logging_dir)

@@ -1,7 +1,8 @@
 """Asking a cluster about its jobs: one SSH connection per host, whatever the number of jobs on it.
 
-All the questions for one host go in one small shell script (squeue for each Slurm job, and for
-each stats path: does the file exist, and its content). Every value in the script is validated
+All the questions for one host go in one small shell script (squeue for each Slurm job; for
+each stats path: does the file exist, and its content; for each datatrove logging folder: how
+many completions, and executor.json). Every value in the script is validated
 and shell-quoted; the answers come back between marker lines that carry a random nonce.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from .slurm import JobState, Liveness, parse_squeue, squeue_argv
 from .ssh import SshClient, SshSettings, explain_failure
 from .stats import STATS_SIZE_LIMIT, Presence, StatsProbe
+from .tasks import EXECUTOR_SIZE_LIMIT, TaskProgress, tasks_total
 
 
 @dataclass(frozen=True)
@@ -27,12 +29,15 @@ class Question:
     slurm_job_id: str | None = None
     stats_path: str | None = None
     """An absolute path on the cluster."""
+    logging_dir: str | None = None
+    """datatrove's logging folder, an absolute path on the cluster."""
 
 
 @dataclass(frozen=True)
 class Answer:
     slurm: JobState | None = None
     stats: StatsProbe | None = None
+    tasks: TaskProgress | None = None
 
 
 def ask(client: SshClient, settings: SshSettings, questions: Sequence[Question]) -> dict[str, Answer]:
@@ -62,6 +67,20 @@ def build_script(questions: Sequence[Question], nonce: str) -> str:
                 f"printf '\\n{mark} stats {index} found\\n'; "
                 f"elif [ -e {path} ]; then printf '\\n{mark} stats {index} unreadable\\n'; "
                 f"else printf '\\n{mark} stats {index} missing\\n'; fi"
+            )
+        if question.logging_dir is not None:
+            folder = _absolute(question.logging_dir).rstrip("/") or "/"
+            completions, executor = (
+                shlex.quote(f"{folder}/completions"),
+                shlex.quote(f"{folder}/executor.json"),
+            )
+            lines.append(
+                f"if [ -d {completions} ]; then find {completions} -mindepth 1 -maxdepth 1 -type f | wc -l; "
+                f"else echo 0; fi; printf '\\n{mark} completions {index} %s\\n' \"$?\""
+            )
+            lines.append(
+                f"if [ -f {executor} ] && [ -r {executor} ]; then head -c {EXECUTOR_SIZE_LIMIT} < {executor} | base64; "
+                f"printf '\\n{mark} executor {index} found\\n'; else printf '\\n{mark} executor {index} missing\\n'; fi"
             )
     return "\n".join(lines) + "\n"
 
@@ -103,7 +122,8 @@ def _answer(
             if section
             else StatsProbe(Presence.UNKNOWN, detail=cut_short)
         )
-    return Answer(slurm, stats)
+    tasks = _tasks(sections, index) if question.logging_dir is not None else None
+    return Answer(slurm, stats, tasks)
 
 
 def _stats(path: str, section: tuple[str, str]) -> StatsProbe:
@@ -119,6 +139,21 @@ def _stats(path: str, section: tuple[str, str]) -> StatsProbe:
     if len(content) > STATS_SIZE_LIMIT:
         return StatsProbe(Presence.FOUND, detail=f"{path} is larger than {STATS_SIZE_LIMIT} bytes; not read")
     return StatsProbe(Presence.FOUND, content)
+
+
+def _tasks(sections: dict[tuple[str, int], tuple[str, str]], index: int) -> TaskProgress | None:
+    """Completions counted and executor.json read; None when the answer did not come back whole."""
+    counted = sections.get(("completions", index))
+    executor = sections.get(("executor", index))
+    if counted is None or executor is None or counted[0] != "0" or not counted[1].strip().isdigit():
+        return None
+    total = None
+    if executor[0] == "found":
+        try:
+            total = tasks_total(base64.b64decode("".join(executor[1].split()), validate=True))
+        except (binascii.Error, ValueError):
+            return None
+    return TaskProgress(int(counted[1].strip()), total)
 
 
 def _unknown(question: Question, reason: str) -> Answer:

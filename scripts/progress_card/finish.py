@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from .cluster import Answer, Question, ask
 from .slurm import JobState, Liveness
 from .ssh import SshClient, SshConfigError, SshSettings
 from .stats import Presence, StatsProbe, probe_url
+from .tasks import TaskProgress, probe_folder_url
 
 
 class Outcome(str, Enum):
@@ -31,6 +32,8 @@ class Verdict:
     reason: str = ""
     warning: str | None = None
     stats: bytes | None = None
+    tasks: TaskProgress | None = None
+    """Tasks done in datatrove's logging folder, when the job has one and it could be read."""
 
 
 RUNNING = Verdict()
@@ -69,18 +72,29 @@ class Watch:
     slurm_job_id: str | None
     stats_path: str | None
     ssh: SshSettings | None
+    logging_dir: str | None = None
 
     @property
     def stats_on_cluster(self) -> bool:
         return self.stats_path is not None and self.stats_path.startswith("/")
 
+    @property
+    def logs_on_cluster(self) -> bool:
+        return self.logging_dir is not None and self.logging_dir.startswith("/")
+
 
 class FinishDetector:
     """Asks each cluster once for all its jobs, and each stats URL, then decides."""
 
-    def __init__(self, ssh: SshClient, read_url: Callable[[str], StatsProbe] = probe_url) -> None:
+    def __init__(
+        self,
+        ssh: SshClient,
+        read_url: Callable[[str], StatsProbe] = probe_url,
+        read_logs: Callable[[str], TaskProgress | None] = probe_folder_url,
+    ) -> None:
         self._ssh = ssh
         self._read_url = read_url
+        self._read_logs = read_logs
 
     def verdicts(self, watches: Sequence[Watch]) -> dict[str, Verdict]:
         answers = self._ask_clusters(watches)
@@ -90,18 +104,25 @@ class FinishDetector:
             stats = answer.stats
             if watch.stats_path is not None and not watch.stats_on_cluster:
                 stats = self._read_url(watch.stats_path)
-            verdicts[watch.job] = decide(
-                watch.slurm_job_id, watch.stats_path is not None, stats, answer.slurm
-            )
+            tasks = answer.tasks
+            if watch.logging_dir is not None and not watch.logs_on_cluster:
+                tasks = self._read_logs(watch.logging_dir)
+            verdict = decide(watch.slurm_job_id, watch.stats_path is not None, stats, answer.slurm)
+            verdicts[watch.job] = replace(verdict, tasks=tasks)
         return verdicts
 
     def _ask_clusters(self, watches: Sequence[Watch]) -> dict[str, Answer]:
         by_host: dict[SshSettings, list[Question]] = defaultdict(list)
         for watch in watches:
             question = Question(
-                watch.job, watch.slurm_job_id, watch.stats_path if watch.stats_on_cluster else None
+                watch.job,
+                watch.slurm_job_id,
+                watch.stats_path if watch.stats_on_cluster else None,
+                watch.logging_dir if watch.logs_on_cluster else None,
             )
-            if watch.ssh is not None and (question.slurm_job_id or question.stats_path):
+            if watch.ssh is not None and (
+                question.slurm_job_id or question.stats_path or question.logging_dir
+            ):
                 by_host[watch.ssh].append(question)
         answers: dict[str, Answer] = {}
         for settings, questions in by_host.items():

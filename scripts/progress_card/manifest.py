@@ -90,6 +90,7 @@ class Job:
     max_examples: int = -1
     slurm_job_id: str | None = None
     stats_path: str | None = None
+    logging_dir: str | None = None
     model: str | None = None
     description: str | None = None
     ssh: SshSettings | None = None
@@ -220,7 +221,9 @@ def _job(base: Path, fields: Mapping[str, Any]) -> Job:
         else None,
         max_examples=int(fields.get("max_examples", -1)),
         slurm_job_id=str(job_id) if job_id is not None else None,
-        stats_path=_str_or_none(fields.get("stats_path")),
+        stats_path=_str_or_none(fields.get("stats_path"))
+        or (f"{str(fields['logging_dir']).rstrip('/')}/stats.json" if "logging_dir" in fields else None),
+        logging_dir=_str_or_none(fields.get("logging_dir")),
         model=_str_or_none(fields.get("model")),
         description=_str_or_none(fields.get("description")),
         ssh=_ssh(base, fields["ssh"]) if "ssh" in fields else None,

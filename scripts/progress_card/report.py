@@ -8,6 +8,7 @@ from enum import Enum
 from .card import Eta, clamp
 from .finish import Outcome
 from .formatting import format_count, format_duration, percent
+from .tasks import TaskProgress
 
 
 class Status(str, Enum):
@@ -28,6 +29,7 @@ class JobReport:
     done: int | None = None
     total: int | None = None
     eta: Eta | None = None
+    tasks: TaskProgress | None = None
     outcome: Outcome | None = None
     reason: str = ""
     """How the job ended, when it did."""
@@ -55,6 +57,8 @@ class JobReport:
         parts = []
         if self.done is not None and self.total is not None:
             parts.append(f"{format_count(self.done)}/{format_count(self.total)} docs ({self.percent}%)")
+        if self.tasks is not None:
+            parts.append(str(self.tasks))
         if self.outcome is not None:
             parts.append(f"{self.outcome.value} ({self.reason})")
         elif self.eta is not None:

@@ -155,7 +155,7 @@ def _update(
         )
         log.warning("%s: %s", job.name, warnings[-1])
     detail = _detail(verdict, count.documents, total.documents, eta, pace.stalled_since)
-    line = progress_line(job.config, count.documents, total.documents, detail)
+    line = progress_line(job.config, count.documents, total.documents, detail, verdict.tasks)
     rate = rate_line(job.config, pace.rate_per_hour, pace.hourly) if pace.rate_per_hour else None
     spec = card_spec(job, repo)
 
@@ -168,7 +168,9 @@ def _update(
 
     before = snapshot.read_card()
     held = hold(before)
-    report = JobReport(job.name, Status.PUSHED, count.documents, total.documents, eta, warnings=warnings)
+    report = JobReport(
+        job.name, Status.PUSHED, count.documents, total.documents, eta, tasks=verdict.tasks, warnings=warnings
+    )
     if held is None:
         after = apply(before)
         if before is not None and (after == before or _only_the_clock(before, after, now, refresh_after)):
@@ -238,7 +240,7 @@ def _detail(verdict: Verdict, done: int, total: int, eta: Eta | None, stalled_si
         return describe_stop(done, total, verdict.reason)
     if stalled_since is not None and done < total:
         return describe_stall(stalled_since)
-    return describe_progress(done, total, eta)
+    return describe_progress(done, total, eta, verdict.tasks)
 
 
 def _push(

@@ -308,3 +308,27 @@ def test_a_login_node_behind_a_bastion_is_reached_through_it(
 
     assert "stopped (Slurm job 987654 is no longer in the queue)" in last_line(result)
     assert cluster.accepted_connections() == connections + 2  # the bastion, then the login node
+
+
+def test_tasks_done_are_read_from_the_logging_folder_on_the_cluster(
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+) -> None:
+    logs = cluster.shared_dir / f"logs {tmp_path.name}"
+    (logs / "completions").mkdir(parents=True)
+    (logs / "executor.json").write_text(json.dumps({"world_size": 8, "tasks": 8}))
+    for rank in (0, 1, 5):
+        (logs / "completions" / f"{rank:05d}").touch()
+    job = cluster.sbatch(wrap="sleep 60")
+    try:
+        jobs = jobs_file(
+            tmp_path,
+            cluster,
+            f"  - name: gen\n    slurm_job_id: {job}\n    logging_dir: {json.dumps(str(logs))}",
+        )
+        result = update(jobs)
+    finally:
+        cluster.scancel(job)
+
+    assert result.exit_code == 0, result.stderr
+    assert last_line(result).startswith("gen: 63/100 docs (63%), tasks 3/8, ETA ")
+    assert "63% • 63/100 docs • tasks 3/8<br>⏱️ " in card_line(hub, "default")

@@ -128,3 +128,33 @@ def test_stats_json_on_the_hub_is_read_through_hf_urls(hub: HubSim, tmp_path: Pa
     assert (
         update(jobs).stderr.splitlines()[-1].startswith("gen: 40/50 docs (80%), completed (stats.json found)")
     )
+
+
+def test_task_progress_from_a_logging_folder_url(hub: HubSim, tmp_path: Path) -> None:
+    write_shard(hub.repo_dir("acme/gen") / "data" / "0.parquet", 50)
+    logs = tmp_path / "logs"
+    (logs / "completions").mkdir(parents=True)
+    (logs / "executor.json").write_text(json.dumps({"tasks": 4, "world_size": 4}))
+    for rank in range(3):
+        (logs / "completions" / f"{rank:05d}").touch()
+    jobs = write_manifest(
+        tmp_path, f'jobs: [{{name: gen, repo: acme/gen, total: 50, logging_dir: "file://{logs}"}}]'
+    )
+
+    waiting = update(jobs)
+
+    assert waiting.stderr.splitlines()[-1].startswith("gen: 50/50 docs (100%), tasks 3/4, ")
+    card = (hub.repo_dir("acme/gen") / "README.md").read_text()
+    assert "100% • 50/50 docs • tasks 3/4<br>⏱️ waiting for the last tasks (3/4 done)" in card
+    assert "finished" not in jobs.read_text()
+
+    (logs / "completions" / "00003").touch()
+    (logs / "stats.json").write_text(json.dumps(STATS))  # stats_path defaults to the folder's stats.json
+    done = update(jobs)
+
+    assert done.stderr.splitlines()[-1].startswith(
+        "gen: 50/50 docs (100%), tasks 4/4, completed (stats.json found)"
+    )
+    assert (
+        "100% • 50/50 docs • tasks 4/4<br>✅ Complete" in (hub.repo_dir("acme/gen") / "README.md").read_text()
+    )

@@ -5,6 +5,7 @@ from progress_card.actions import output_file_text, outputs, step_summary, workf
 from progress_card.card import Eta
 from progress_card.finish import Outcome
 from progress_card.report import JobReport, Report, Status
+from progress_card.tasks import TaskProgress
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 REPORT = Report(
@@ -24,6 +25,7 @@ REPORT = Report(
             3120,
             5000,
             Eta(timedelta(hours=2, minutes=15), NOW + timedelta(hours=2, minutes=15)),
+            tasks=TaskProgress(37, 100),
         ),
         JobReport("old", Status.SKIPPED, reason="completed at 2026-11-20T10:00:00Z"),
         JobReport(
@@ -57,6 +59,8 @@ def test_outputs_count_and_list_every_job() -> None:
         "done": 3120,
         "total": 5000,
         "percent": 62,
+        "tasks_done": 37,
+        "tasks_total": 100,
         "eta": "2h 15m",
         "eta_at": "2026-11-21T14:15:00Z",
         "status": "running",
@@ -80,13 +84,14 @@ def test_the_summary_lists_running_jobs_first_and_finished_ones_last() -> None:
     rows = [line for line in summary.splitlines() if line.startswith("| `")]
     assert [row.split("`")[1] for row in rows] == ["math", "lost", "quiet", "done", "old", "cut"]
     assert (
-        rows[0] == "| `math` | [●●●●●●●●●●●●○○○○○○○○] | 62% | 3,120/5,000 | 2h 15m | running, card pushed |"
+        rows[0]
+        == "| `math` | [●●●●●●●●●●●●○○○○○○○○] | 62% | 3,120/5,000 | 37/100 | 2h 15m | running, card pushed |"
     )
     assert rows[3].endswith("| ✅ completed: stats.json found, marked in jobs file |")
     assert rows[5].endswith(
         "| ⚠️ failed: Slurm job 7 ended (FAILED) without stats.json, marked in jobs file |"
     )
-    assert rows[1] == "| `lost` |  |  |  |  | ❌ error: dataset repo acme/x not found: check the name |"
+    assert rows[1] == "| `lost` |  |  |  |  |  | ❌ error: dataset repo acme/x not found: check the name |"
 
 
 def test_errors_and_stops_become_annotations_named_after_the_job() -> None:

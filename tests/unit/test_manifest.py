@@ -119,8 +119,8 @@ def test_asking_the_cluster_needs_ssh_settings(tmp_path: Path) -> None:
     ]
     path = write(tmp_path, path.read_text().replace('{host: "-oProxyCommand=evil"}', "{host: ok}"))
     assert problems(path) == [
-        'jobs.yaml:2: job "a": needs ssh settings (ssh: {host: ...}) to ask the cluster about its slurm_job_id or stats_path',
-        'jobs.yaml:3: job "b": needs ssh settings (ssh: {host: ...}) to ask the cluster about its slurm_job_id or stats_path',
+        'jobs.yaml:2: job "a": needs ssh settings (ssh: {host: ...}) to ask the cluster about its slurm_job_id, stats_path or logging_dir',
+        'jobs.yaml:3: job "b": needs ssh settings (ssh: {host: ...}) to ask the cluster about its slurm_job_id, stats_path or logging_dir',
         'jobs.yaml:5: job "d": ssh needs a host',
     ]
 
