@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 from textwrap import dedent
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from tests.cluster import LoopbackCluster
 
 
 def parquet_bytes(rows: int, start: int = 0) -> bytes:
@@ -37,3 +40,49 @@ def write_manifest(folder: Path, text: str) -> Path:
     path = folder / "jobs.yaml"
     path.write_text(dedent(text).lstrip("\n"), encoding="utf-8")
     return path
+
+
+def datatrove_stats(documents: int, prompt_mean: float = 50.0, completion_mean: float = 300.0) -> str:
+    """A stats.json as datatrove's inference pipeline writes it: a reader step, then the inference step."""
+    return json.dumps(
+        [
+            {
+                "name": "reader",
+                "time_stats": {},
+                "stats": {
+                    "documents": documents,
+                    "doc_len": {"total": documents * 10, "n": documents, "mean": 10.0},
+                },
+            },
+            {
+                "name": "inference",
+                "time_stats": {},
+                "stats": {
+                    "documents_processed": documents,
+                    "prompt_tokens": {
+                        "total": round(documents * prompt_mean),
+                        "n": documents,
+                        "mean": prompt_mean,
+                    },
+                    "completion_tokens": {
+                        "total": round(documents * completion_mean),
+                        "n": documents,
+                        "mean": completion_mean,
+                    },
+                },
+            },
+        ]
+    )
+
+
+def ssh_settings(cluster: LoopbackCluster, **extra: object) -> str:
+    """The `ssh:` mapping of a manifest that reaches the loopback cluster, as one line of YAML."""
+    settings = {
+        "host": cluster.host,
+        "port": cluster.port,
+        "user": cluster.user,
+        "key_file": str(cluster.key_file),
+        "known_hosts": str(cluster.known_hosts),
+        **extra,
+    }
+    return json.dumps(settings)

@@ -13,7 +13,7 @@ from progress_card.cli import main
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
 from tests.scenarios import Scenario, scenarios
-from tests.support import write_manifest, write_shard
+from tests.support import ssh_settings, write_manifest, write_shard
 
 TOLERANCE = {
     "constant rate for 10 h, seen at hour 10": 0.10,
@@ -72,10 +72,7 @@ def test_a_running_job_without_new_shards_for_hours_is_reported_stalled(
     job = cluster.sbatch(wrap="sleep 120")
     try:
         cluster.wait_for(job, {"RUNNING"})
-        ssh = (
-            f"{{host: {cluster.host}, port: {cluster.port}, user: {cluster.user}, "
-            f"key_file: {cluster.key_file}, known_hosts: {cluster.known_hosts}}}"
-        )
+        ssh = ssh_settings(cluster)
         jobs = write_manifest(
             tmp_path,
             f"jobs: [{{name: gen, repo: acme/gen, total: {scenario.total}, slurm_job_id: {job}, ssh: {ssh}}}]",

@@ -15,46 +15,20 @@ from click.testing import CliRunner, Result
 from progress_card.cli import main
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
-from tests.support import write_manifest, write_shard
+from tests.support import datatrove_stats, ssh_settings, write_manifest, write_shard
 
 pytestmark = pytest.mark.cluster
 
-STATS = [
-    {
-        "name": "reader",
-        "time_stats": {},
-        "stats": {"documents": 30, "doc_len": {"total": 300, "n": 30, "mean": 10.0}},
-    },
-    {
-        "name": "inference",
-        "time_stats": {},
-        "stats": {
-            "documents_processed": 30,
-            "prompt_tokens": {"total": 1500, "n": 30, "mean": 50.0},
-            "completion_tokens": {"total": 9000, "n": 30, "mean": 300.0},
-        },
-    },
-]
 
-
-def ssh_settings(cluster: LoopbackCluster, known_hosts: Path | None = None) -> str:
-    return json.dumps(
-        {
-            "host": cluster.host,
-            "port": cluster.port,
-            "user": cluster.user,
-            "key_file": str(cluster.key_file),
-            "known_hosts": str(known_hosts or cluster.known_hosts),
-            "connect_timeout": 5,
-        }
-    )
+def settings(cluster: LoopbackCluster, known_hosts: Path | None = None) -> str:
+    return ssh_settings(cluster, known_hosts=str(known_hosts or cluster.known_hosts), connect_timeout=5)
 
 
 def jobs_file(folder: Path, cluster: LoopbackCluster, *entries: str, known_hosts: Path | None = None) -> Path:
     body = "\n".join(entries)
     return write_manifest(
         folder,
-        f"# Generation jobs of the team.\ndefaults:\n  repo: acme/gen\n  total: 100\n  ssh: {ssh_settings(cluster, known_hosts)}\n\njobs:\n{body}\n",
+        f"# Generation jobs of the team.\ndefaults:\n  repo: acme/gen\n  total: 100\n  ssh: {settings(cluster, known_hosts)}\n\njobs:\n{body}\n",
     )
 
 
@@ -136,7 +110,7 @@ def test_a_job_that_wrote_stats_json_has_completed_even_with_an_awkward_path(
     cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
 ) -> None:
     source = cluster.shared_dir / f"stats-source-{tmp_path.name}.json"
-    source.write_text(json.dumps(STATS))
+    source.write_text(datatrove_stats(30))
     target = cluster.shared_dir / f"it's done $(touch pwned) {tmp_path.name}" / "stats.json"
     job = cluster.sbatch(
         wrap=shlex.join(

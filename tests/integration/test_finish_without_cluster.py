@@ -10,24 +10,7 @@ from click.testing import CliRunner, Result
 
 from progress_card.cli import main
 from tests.hubsim import HubSim
-from tests.support import write_manifest, write_shard
-
-STATS = [
-    {
-        "name": "reader",
-        "time_stats": {},
-        "stats": {"documents": 40, "doc_len": {"total": 400, "n": 40, "mean": 10.0}},
-    },
-    {
-        "name": "inference",
-        "time_stats": {},
-        "stats": {
-            "documents_processed": 40,
-            "prompt_tokens": {"total": 2000, "n": 40, "mean": 50.0},
-            "completion_tokens": {"total": 12_000, "n": 40, "mean": 300.0},
-        },
-    },
-]
+from tests.support import datatrove_stats, write_manifest, write_shard
 
 
 def update(jobs: Path, *args: str) -> Result:
@@ -58,7 +41,7 @@ def test_stats_json_at_a_url_completes_the_job_with_its_figures_then_it_is_skipp
     assert "ETA" in running.stderr.splitlines()[-1]
 
     stats.parent.mkdir()
-    stats.write_text(json.dumps(STATS))
+    stats.write_text(datatrove_stats(40))
     original = jobs.read_text()
     done = update(jobs)
 
@@ -105,7 +88,7 @@ def test_a_stats_file_that_is_not_json_yet_completes_nothing(hub: HubSim, tmp_pa
 def test_dry_run_says_it_would_mark_and_writes_nothing(hub: HubSim, tmp_path: Path) -> None:
     write_shard(hub.repo_dir("acme/gen") / "data" / "0.parquet", 40)
     stats = tmp_path / "stats.json"
-    stats.write_text(json.dumps(STATS))
+    stats.write_text(datatrove_stats(40))
     jobs = write_manifest(
         tmp_path, f'jobs: [{{name: gen, repo: acme/gen, total: 40, stats_path: "file://{stats}"}}]'
     )
@@ -124,7 +107,7 @@ def test_stats_json_on_the_hub_is_read_through_hf_urls(hub: HubSim, tmp_path: Pa
     hub.create_repo("acme/gen-logs")
     assert "ETA" in update(jobs).stderr.splitlines()[-1]
 
-    hub.put_file("acme/gen-logs", "run-1/stats.json", json.dumps(STATS))
+    hub.put_file("acme/gen-logs", "run-1/stats.json", datatrove_stats(40))
     assert (
         update(jobs).stderr.splitlines()[-1].startswith("gen: 40/50 docs (80%), completed (stats.json found)")
     )
@@ -149,7 +132,7 @@ def test_task_progress_from_a_logging_folder_url(hub: HubSim, tmp_path: Path) ->
     assert "finished" not in jobs.read_text()
 
     (logs / "completions" / "00003").touch()
-    (logs / "stats.json").write_text(json.dumps(STATS))  # stats_path defaults to the folder's stats.json
+    (logs / "stats.json").write_text(datatrove_stats(40))  # stats_path defaults to the folder's stats.json
     done = update(jobs)
 
     assert done.stderr.splitlines()[-1].startswith(
