@@ -40,9 +40,17 @@ RUNNING = Verdict()
 
 
 def decide(
-    job_id: str | None, stats_expected: bool, stats: StatsProbe | None, slurm: JobState | None
+    job_id: str | None,
+    stats_expected: bool,
+    stats: StatsProbe | None,
+    slurm: JobState | None,
+    tasks: TaskProgress | None = None,
 ) -> Verdict:
-    """The rule. Only stats.json or a Slurm job that has clearly ended may finish a job."""
+    """The rule. Only stats.json or a Slurm job that has clearly ended may finish a job.
+
+    A job whose tasks are all done (datatrove's completions) has not stopped when its Slurm job
+    leaves the queue: datatrove's follow-up job is still to write stats.json.
+    """
     if stats is not None and stats.presence is Presence.FOUND:
         return Verdict(Outcome.COMPLETED, "stats.json found", stats=stats.content)
     if stats is not None and stats.presence is Presence.UNKNOWN:
@@ -54,6 +62,11 @@ def decide(
     if slurm.liveness is Liveness.ALIVE:
         return RUNNING
     without = " without stats.json" if stats_expected else ""
+    all_done = tasks is not None and tasks.complete
+    if stats_expected and all_done and (slurm.liveness is Liveness.GONE or slurm.state == "COMPLETED"):
+        return Verdict(
+            warning=f"all {tasks.total if tasks else '?'} tasks are done; waiting for datatrove's stats.json"
+        )
     if slurm.liveness is Liveness.GONE:
         return Verdict(Outcome.STOPPED, f"Slurm job {job_id} is no longer in the queue{without}")
     if slurm.state == "COMPLETED":
@@ -107,7 +120,7 @@ class FinishDetector:
             tasks = answer.tasks
             if watch.logging_dir is not None and not watch.logs_on_cluster:
                 tasks = self._read_logs(watch.logging_dir)
-            verdict = decide(watch.slurm_job_id, watch.stats_path is not None, stats, answer.slurm)
+            verdict = decide(watch.slurm_job_id, watch.stats_path is not None, stats, answer.slurm, tasks)
             verdicts[watch.job] = replace(verdict, tasks=tasks)
         return verdicts
 

@@ -3,6 +3,7 @@ import pytest
 from progress_card.finish import Outcome, Verdict, decide
 from progress_card.slurm import JobState, Liveness
 from progress_card.stats import Presence, StatsProbe
+from progress_card.tasks import TaskProgress
 
 FOUND = StatsProbe(Presence.FOUND, b"[]")
 MISSING = StatsProbe(Presence.MISSING)
@@ -73,3 +74,15 @@ def test_unknown_answers_keep_the_job_active_with_a_warning() -> None:
         None,
         "cannot tell whether stats.json exists: permission denied",
     )
+
+
+def test_a_job_whose_tasks_are_all_done_waits_for_stats_json_after_leaving_the_queue() -> None:
+    done = TaskProgress(4, 4)
+    verdict = decide("123", True, MISSING, GONE, done)
+    assert (verdict.outcome, verdict.warning) == (
+        None,
+        "all 4 tasks are done; waiting for datatrove's stats.json",
+    )
+    assert decide("123", True, MISSING, GONE, TaskProgress(3, 4)).outcome is Outcome.STOPPED
+    assert decide("123", True, MISSING, ended("CANCELLED"), done).outcome is Outcome.FAILED
+    assert decide("123", True, FOUND, GONE, done).outcome is Outcome.COMPLETED
