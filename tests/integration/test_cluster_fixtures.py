@@ -39,6 +39,12 @@ def test_session_sees_the_test_slurm_conf(cluster: LoopbackCluster) -> None:
     assert result.stderr == ""
 
 
+def test_jobs_asking_for_memory_are_placed(cluster: LoopbackCluster) -> None:
+    # datatrove asks for --mem-per-cpu=2G for its tasks and 1G for its stats job.
+    job = cluster.sbatch("--cpus-per-task=2", "--mem-per-cpu=2G", wrap="true")
+    assert cluster.wait_for(job, {"COMPLETED"}, timeout=30) == ["COMPLETED"]
+
+
 def test_array_job_runs_two_at_a_time_and_completes(cluster: LoopbackCluster) -> None:
     job = cluster.sbatch("--array=0-3%2", wrap="sleep 3")
     cluster.wait_for(job, lambda states: "RUNNING" in states, timeout=15)

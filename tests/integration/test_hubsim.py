@@ -677,3 +677,35 @@ def test_set_root_resets_state(hub: HubSim, tmp_path: Path) -> None:
     status, headers, _ = _raw_get(hub, "/api/datasets/org/ds")
     assert (status, headers["x-error-code"]) == (404, "RepoNotFound")
     assert hub.root == tmp_path / "other"
+
+
+def test_hffs_writes_each_closed_file_as_one_commit_even_from_concurrent_writers(hub: HubSim) -> None:
+    """How datatrove's writers upload to `hf://datasets/...`: a file open for writing, committed on close."""
+    hub.create_repo("org/gen")
+    fs = HfFileSystem(skip_instance_cache=True)
+    hub.clear_requests()
+
+    with fs.open("datasets/org/gen/data/00000_0.parquet", "wb") as f:
+        pq.write_table(pa.table({"id": [0, 1, 2]}), f)
+        assert hub.commits("org/gen") == []  # nothing is sent before the file is closed
+
+    assert [(r.method, r.path, r.status) for r in hub.requests] == [
+        ("GET", "/api/datasets/org/gen", 200),
+        ("POST", "/api/datasets/org/gen/preupload/main", 200),
+        ("POST", "/api/datasets/org/gen/commit/main", 200),
+    ]
+    assert list(hub.commits("org/gen")[0].files) == ["data/00000_0.parquet"]
+
+    def write(rank: int) -> None:  # the tasks of a job array, each with its own client, no parent commit
+        own = HfFileSystem(skip_instance_cache=True)
+        for chunk in range(1, 4):
+            with own.open(f"datasets/org/gen/data/{rank:05d}_{chunk}.parquet", "wb") as f:
+                pq.write_table(pa.table({"id": [rank, chunk]}), f)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(write, range(4)))
+
+    assert len(hub.commits("org/gen")) == 1 + 4 * 3
+    written = sorted((hub.repo_dir("org/gen") / "data").glob("*.parquet"))
+    assert len(written) == 1 + 4 * 3
+    assert sum(pq.ParquetFile(path).metadata.num_rows for path in written) == 3 + 4 * 3 * 2

@@ -1,0 +1,389 @@
+"""A real datatrove generation job on the loopback Slurm, followed from the outside as in production.
+
+datatrove (from PyPI) runs its inference pipeline (tests/e2e/generation.py) as a Slurm job array
+that uploads parquet shards to the Hub simulator through the real `huggingface_hub` client, then a
+dependent job that writes stats.json. progress-card follows it as it would a week-long job: the
+shards on the Hub, the Slurm job and datatrove's logging folder over ssh; once through the real
+workflow under act.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from textwrap import dedent
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner, Result
+from huggingface_hub import HfApi
+
+from progress_card.cli import main
+from tests.cluster import LoopbackCluster
+from tests.cluster.procs import poll
+from tests.cluster.slurmconf import PARTITION
+from tests.e2e.act import act, checkout, commit_and_push, origin_log
+from tests.e2e.generation import Generation, Plan, write_input
+from tests.hubsim import HubSim
+from tests.support import ssh_settings
+
+pytestmark = pytest.mark.cluster
+
+REPO = "acme/gen"
+PLAN = Plan()
+"""4 tasks of 60 documents, 2 at a time, 6 shards each: about 50 s from submission to stats.json."""
+ENDED = {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED"}
+FINISHED_KEYS = ("finished:", "outcome:", "finished_at:", "final_count:")
+
+
+@pytest.fixture
+def datatrove(
+    cluster: LoopbackCluster, hub: HubSim, tmp_path: Path
+) -> Iterator[Callable[[Plan], Generation]]:
+    """Starts the generation (input, output repo, submission); no job of the test outlives it."""
+    started: list[Generation] = []
+
+    def start(plan: Plan) -> Generation:
+        base = cluster.shared_dir / f"datatrove-{tmp_path.name}"
+        HfApi().create_repo(REPO, repo_type="dataset")  # as datatrove's example does before submitting
+        generation = Generation(
+            repo_id=REPO,
+            input_dir=write_input(base / "input", plan),
+            logging_dir=base / "logs",
+            checkpoints_dir=base / "checkpoints",
+            plan=plan,
+            job_name=f"generate-{tmp_path.name}",
+            partition=PARTITION,
+        )
+        started.append(generation)
+        generation.launch()
+        return generation
+
+    yield start
+    for generation in started:
+        for job in generation.submitted:
+            cluster.scancel(job)
+        for job in generation.submitted:  # a task still uploading would write into the next test's Hub
+            cluster.wait_for(job, lambda states: set(states) <= ENDED, timeout=60)
+
+
+def jobs_file(folder: Path, cluster: LoopbackCluster, generation: Generation) -> Path:
+    """jobs.yaml as the job's owner writes it: the repo, the input (for the total), Slurm and the logs."""
+    path = folder / "jobs.yaml"
+    path.write_text(
+        dedent(
+            f"""\
+            # Generation jobs of the team.
+            jobs:
+              - name: gen
+                repo: {REPO}
+                input: {{dataset: {generation.input_dir}, split: train}}
+                slurm_job_id: {generation.job_id}
+                stats_path: {generation.stats_path}
+                logging_dir: {generation.logging_dir}
+                ssh: {ssh_settings(cluster)}
+            """
+        )
+    )
+    return path
+
+
+def update(jobs: Path) -> Result:
+    result = CliRunner().invoke(main, ["update", "--jobs", str(jobs)], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def summary(result: Result) -> str:
+    return result.stderr.splitlines()[-1]
+
+
+def card_line(hub: HubSim) -> str:
+    card = (hub.repo_dir(REPO) / "README.md").read_text()
+    return next(line for line in card.splitlines() if line.startswith("**default**:"))
+
+
+def shards(hub: HubSim) -> list[Path]:
+    return sorted((hub.repo_dir(REPO) / "data").glob("*.parquet"))
+
+
+def rows(hub: HubSim) -> int:
+    """Documents uploaded so far, from the shards' footers."""
+    return sum(pq.ParquetFile(path).metadata.num_rows for path in shards(hub))
+
+
+def wait_for_rows(hub: HubSim, generation: Generation, at_least: int, timeout: float = 60) -> None:
+    poll(
+        lambda: rows(hub) >= at_least,
+        timeout=timeout,
+        interval=0.2,
+        what=f"{at_least} documents uploaded",
+        details=generation.diagnostics,
+    )
+
+
+def wait_for_stats(cluster: LoopbackCluster, generation: Generation) -> None:
+    """Until the stats job has written stats.json and ended."""
+    states = cluster.wait_for(generation.merge_job_id, lambda states: set(states) <= ENDED, timeout=120)
+    assert set(states) <= {"COMPLETED"}, (
+        f"stats job {generation.merge_job_id}: {states}\n{generation.diagnostics()}"
+    )
+    assert generation.stats_path.is_file(), generation.diagnostics()
+
+
+def datatrove_figures(stats_path: Path) -> dict[str, Any]:
+    """What datatrove's stats.json says, read here independently of progress-card."""
+    steps = json.loads(stats_path.read_text())
+    inference = next(step["stats"] for step in steps if "documents_processed" in step["stats"])
+    reader = next(step["stats"] for step in steps if "doc_len" in step["stats"])
+    return {
+        "documents": inference["documents_processed"]["total"],
+        "chars": reader["doc_len"]["mean"],
+        "prompt": inference["prompt_tokens"],
+        "completion": inference["completion_tokens"],
+    }
+
+
+def assert_final_figures(hub: HubSim, stats_path: Path) -> dict[str, Any]:
+    figures = datatrove_figures(stats_path)
+    card = (hub.repo_dir(REPO) / "README.md").read_text()
+    table = "\n".join(
+        [
+            "| Metric | Value |",
+            "| --- | --- |",
+            f"| Documents processed | {figures['documents']:,} |",
+            f"| Avg. source chars | {figures['chars']:.2f} |",
+            f"| Total prompt tokens | {figures['prompt']['total']:,} |",
+            f"| Total completion tokens | {figures['completion']['total']:,} |",
+            f"| Mean prompt tokens | {figures['prompt']['mean']:.2f} |",
+            f"| Mean completion tokens | {figures['completion']['mean']:.2f} |",
+        ]
+    )
+    assert table in card, card
+    return figures
+
+
+def finished_keys(jobs: Path) -> dict[str, str]:
+    return dict(
+        line.strip().split(": ", 1)
+        for line in jobs.read_text().splitlines()
+        if line.strip().startswith(FINISHED_KEYS)
+    )
+
+
+def uploads_after(hub: HubSim, moment: float) -> set[str]:
+    """Shards committed after `moment` (time.time())."""
+    return {
+        path
+        for commit in hub.commits(REPO)
+        if commit.time > moment
+        for path in commit.files
+        if path.startswith("data/")
+    }
+
+
+def card_date(line: str) -> datetime:
+    """The expected end the card shows: `📅 Nov 27 2026, 18:30 UTC`."""
+    found = re.search(r"📅 (.+ UTC)", line)
+    assert found, line
+    return datetime.strptime(found[1], "%b %d %Y, %H:%M UTC").replace(tzinfo=timezone.utc)
+
+
+def test_a_generation_job_is_followed_from_its_first_shards_to_its_final_figures(
+    datatrove: Callable[[Plan], Generation],
+    hub: HubSim,
+    cluster: LoopbackCluster,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="progress_card")
+    generation = datatrove(PLAN)
+    total = PLAN.documents
+    jobs = jobs_file(tmp_path, cluster, generation)
+    written = jobs.read_text()
+
+    # While it runs: a fifth of the documents are up, the first two tasks still at work.
+    wait_for_rows(hub, generation, total // 5)
+    before = rows(hub)
+    running = update(jobs)
+    after = rows(hub)
+
+    progress = re.fullmatch(
+        rf"gen: (\d+)/{total} docs \(\d+%\)(?:, tasks (\d)/(\d))?, ETA (.+), card pushed", summary(running)
+    )
+    assert progress, running.stderr
+    done = int(progress[1])
+    assert 0 < before <= done <= after < total
+    assert re.fullmatch(r"< 1m|[1-3]m", progress[4]), progress[4]  # the whole job takes about a minute
+    source = f"parquet footers of 4 train files of {generation.input_dir}"
+    assert f"gen: expecting {total} documents ({source})" in caplog.text
+    card = card_line(hub)
+    assert re.fullmatch(rf"\*\*default\*\*: \[[●○]{{20}}\] \d+% • {done}/{total} docs.*<br>⏱️ .+", card), card
+    now = datetime.now(timezone.utc)
+    assert now - timedelta(minutes=1) <= card_date(card) <= now + timedelta(minutes=3), card
+    assert jobs.read_text() == written
+
+    # The hourly workflow, once, while the job runs: the same answers, nothing marked or committed.
+    work = checkout(tmp_path / "act")
+    (work / "jobs.yaml").write_text(
+        "jobs:\n"
+        "  - name: gen\n"
+        f"    repo: {REPO}\n"
+        f"    input: {{dataset: {generation.input_dir}, split: train}}\n"
+        f"    slurm_job_id: {generation.job_id}\n"
+        f"    logging_dir: {generation.logging_dir}\n"
+        f"    ssh: {{host: {cluster.host}, port: {cluster.port}, user: {cluster.user}}}\n"
+    )
+    commit_and_push(work, "Follow the generation")
+    workflow = act(work, hub, cluster, {"only": "", "dry-run": "false"})
+    estimated_at = datetime.now(timezone.utc)
+
+    assert workflow.returncode == 0, workflow.log[-6000:]
+    (report,) = json.loads(workflow.output("report"))
+    assert report["status"] == "running" and report["marked"] is False, report
+    assert done <= report["done"] < total and 0 < report["percent"] < 100, report
+    assert report["eta"] is not None, report
+    expected_end = datetime.strptime(report["eta_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert "| `gen` | [" in workflow.summary and "| running, card pushed" in workflow.summary
+    assert origin_log(work) == ["Follow the generation"]
+
+    # After it ends: completed from the real stats.json, with datatrove's own figures on the card.
+    wait_for_stats(cluster, generation)
+    finished = update(jobs)
+
+    assert summary(finished).startswith(f"gen: {total}/{total} docs (100%), ")
+    assert summary(finished).endswith(
+        "completed (stats.json found), card pushed, marked completed in jobs.yaml"
+    )
+    assert jobs.read_text().startswith(written)
+    marked = finished_keys(jobs)
+    assert marked == {
+        "finished": "true",
+        "outcome": "completed",
+        "finished_at": marked["finished_at"],
+        "final_count": str(total),
+    }
+    assert card_line(hub).startswith(f"**default**: [{'●' * 20}] 100% • {total}/{total} docs")
+    assert card_line(hub).endswith("<br>✅ Complete")
+    figures = assert_final_figures(hub, generation.stats_path)
+    assert figures["documents"] == total and figures["prompt"]["total"] > 0
+    assert figures["completion"]["total"] == 100 * total  # the dummy model's 100 tokens per answer
+
+    # Every shard was uploaded once, as its chunk closed, and the ETA was about right.
+    uploads = [
+        (path, commit.time)
+        for commit in hub.commits(REPO)
+        for path in commit.files
+        if path.startswith("data/")
+    ]
+    assert len(uploads) == len({path for path, _ in uploads}) == PLAN.shards == len(shards(hub))
+    last_upload = datetime.fromtimestamp(max(when for _, when in uploads), timezone.utc)
+    tolerance = max(timedelta(seconds=20), (last_upload - estimated_at) * 0.4)
+    assert abs(expected_end - last_upload) <= tolerance, f"expected {expected_end}, ended {last_upload}"
+
+    # logging_dir: the tasks done beside the documents, in the summary line and on the card.
+    assert progress[2] is not None and int(progress[2]) < 4 and progress[3] == "4", summary(running)
+    assert re.search(rf"• {done}/{total} docs • tasks [0-3]/4<br>", card), card
+    assert report["tasks_done"] < 4 and report["tasks_total"] == 4, report
+    assert ", tasks 4/4, completed (stats.json found)" in summary(finished)
+    assert card_line(hub).endswith(f"100% • {total}/{total} docs • tasks 4/4<br>✅ Complete")
+
+
+def test_a_cancelled_job_is_marked_with_its_last_count_then_relaunched_and_followed_to_completion(
+    datatrove: Callable[[Plan], Generation], hub: HubSim, cluster: LoopbackCluster, tmp_path: Path
+) -> None:
+    generation = datatrove(PLAN)
+    total, first_job = PLAN.documents, generation.job_id
+    jobs = jobs_file(tmp_path, cluster, generation)
+    written = jobs.read_text()
+    completions = generation.logging_dir / "completions"
+
+    # Half way: the first two tasks have completed, the last two have uploaded some of their shards.
+    poll(
+        lambda: (
+            completions.is_dir()
+            and len(list(completions.iterdir())) == 2
+            and rows(hub) >= total // 2 + 2 * PLAN.records_per_chunk
+        ),
+        timeout=90,
+        interval=0.2,
+        what="two tasks completed and two shards of the next ones uploaded",
+        details=generation.diagnostics,
+    )
+    cluster.scancel(first_job)
+    cluster.scancel(generation.merge_job_id)  # it waits for the array to succeed, which will never happen
+    cluster.wait_for(first_job, lambda states: set(states) <= ENDED)
+    hub.wait_idle()
+    uploaded = rows(hub)
+    assert total // 2 < uploaded < total
+
+    cancelled = update(jobs)
+
+    ended = (
+        rf"failed \(Slurm job {first_job} ended \(CANCELLED\) without stats.json\), card pushed, marked failed"
+        rf"|stopped \(Slurm job {first_job} is no longer in the queue without stats.json\), card pushed, marked stopped"
+    )
+    stop = re.fullmatch(
+        rf"gen: {uploaded}/{total} docs \(\d+%\)(, tasks \d/4)?, (?:{ended}) in jobs\.yaml",
+        summary(cancelled),
+    )
+    assert stop, cancelled.stderr
+    marked = finished_keys(jobs)
+    assert marked["outcome"] in ("failed", "stopped") and marked["final_count"] == str(uploaded)
+    percent = uploaded * 100 // total
+    stopped_card = card_line(hub)
+    assert re.fullmatch(
+        rf"\*\*default\*\*: \[[●○]{{20}}\] {percent}% • {uploaded}/{total} docs.*"
+        rf"<br>⚠️ stopped at {percent}%: Slurm job {first_job} .+",
+        stopped_card,
+    ), stopped_card
+
+    # Relaunched as its owner would: the same pipeline again, which runs only the tasks without a
+    # completion marker (they resume from their checkpoints); jobs.yaml follows the new job.
+    relaunched_at = time.time()
+    generation.launch()
+    assert generation.job_id != first_job
+    assert json.loads((generation.logging_dir / "ranks_to_run.json").read_text()) == [2, 3]
+    kept = [
+        line
+        for line in jobs.read_text().splitlines(keepends=True)
+        if not line.strip().startswith(FINISHED_KEYS)
+    ]
+    jobs.write_text("".join(kept).replace(f"slurm_job_id: {first_job}", f"slurm_job_id: {generation.job_id}"))
+    assert jobs.read_text() == written.replace(
+        f"slurm_job_id: {first_job}", f"slurm_job_id: {generation.job_id}"
+    )
+
+    wait_for_stats(cluster, generation)
+    completed = update(jobs)
+
+    assert summary(completed).startswith(f"gen: {total}/{total} docs (100%), ")
+    assert summary(completed).endswith(
+        "completed (stats.json found), card pushed, marked completed in jobs.yaml"
+    )
+    marked = finished_keys(jobs)
+    assert marked["outcome"] == "completed" and marked["final_count"] == str(total)
+    assert card_line(hub).endswith("<br>✅ Complete")
+    figures = assert_final_figures(hub, generation.stats_path)
+    # The resumed tasks count only what they generated after the relaunch, not what they replayed.
+    assert total // 2 <= figures["documents"] < total
+    # Every document is on the Hub once; the completed tasks' shards were not uploaded again.
+    ids = sorted(
+        i for path in shards(hub) for i in pq.read_table(path, columns=["id"]).column("id").to_pylist()
+    )
+    assert ids == [f"prompt-{i:05d}" for i in range(total)]
+    assert not {
+        path for path in uploads_after(hub, relaunched_at) if path.startswith(("data/00000_", "data/00001_"))
+    }
+
+    # logging_dir: the tasks done, 2 of 4 when cancelled, all of them in the end.
+    assert stop[1] == ", tasks 2/4", summary(cancelled)
+    assert f"{uploaded}/{total} docs • tasks 2/4<br>" in stopped_card
+    assert ", tasks 4/4, completed (stats.json found)" in summary(completed)
+    assert card_line(hub).endswith(f"100% • {total}/{total} docs • tasks 4/4<br>✅ Complete")
