@@ -15,7 +15,7 @@ from typing import Any
 from .counting import read_rows
 from .hub import HubClient
 from .local import LocalRepo
-from .manifest import HubDataset, InputDataset, Job
+from .manifest import HubDataset, InputDataset, Job, Location
 from .storage import JobError, RepoNotFound, Snapshot
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,10 @@ def _explicit(job: Job) -> Total | None:
 
 
 def _from_input(source: InputDataset, hub: HubClient) -> Total | None:
-    builder = _builder(source, hub)
+    snapshot = _snapshot(source.location, hub)
+    if snapshot is None:
+        return None
+    builder = _builder(source, snapshot)
     if builder is None:
         return None
     splits = builder.info.splits
@@ -64,11 +67,22 @@ def _from_input(source: InputDataset, hub: HubClient) -> Total | None:
     if not files:
         log.warning("input %s has no %s split", source.location, source.split)
         return None
-    return _from_footers(source, [str(file) for file in files], hub)
+    return _from_footers(source, snapshot, [str(file) for file in files], hub.pool_size)
 
 
-def _builder(source: InputDataset, hub: HubClient) -> Any:
-    """The input's `datasets` builder: metadata and data file names only, pinned to one revision."""
+def _snapshot(location: Location, hub: HubClient) -> Snapshot | None:
+    """The input at one revision, which the metadata and the footers are both read from."""
+    try:
+        if isinstance(location, HubDataset):
+            return hub.repo(location.repo_id).snapshot()
+        return LocalRepo(location.path).snapshot()
+    except RepoNotFound as error:
+        log.warning("input dataset: %s", error)
+        return None
+
+
+def _builder(source: InputDataset, snapshot: Snapshot) -> Any:
+    """The input's `datasets` builder: metadata and data file names only, pinned to the snapshot."""
     from datasets import load_dataset_builder
 
     location = source.location
@@ -76,26 +90,21 @@ def _builder(source: InputDataset, hub: HubClient) -> Any:
         try:
             if isinstance(location, HubDataset):
                 # A pinned revision keeps every read consistent (and skips the dataset viewer lookup).
-                revision = hub.repo(location.repo_id).snapshot().revision
                 return load_dataset_builder(
-                    location.repo_id, name=source.config, revision=revision, cache_dir=cache
+                    location.repo_id, name=source.config, revision=snapshot.revision, cache_dir=cache
                 )
             return load_dataset_builder(str(location.path), name=source.config, cache_dir=cache)
-        except RepoNotFound as error:
-            log.warning("input dataset: %s", error)
         except (OSError, ValueError) as error:
             log.warning("cannot read the metadata of input %s: %s", location, _first_line(error))
         return None
 
 
-def _from_footers(source: InputDataset, files: list[str], hub: HubClient) -> Total | None:
+def _from_footers(source: InputDataset, snapshot: Snapshot, files: list[str], workers: int) -> Total | None:
     """Sum the footers of the split's files; None unless every one is a readable parquet file."""
     location = source.location
     if isinstance(location, HubDataset):
-        snapshot: Snapshot = hub.repo(location.repo_id).snapshot()
         prefix = f"hf://datasets/{location.repo_id}@{snapshot.revision}/"
     else:
-        snapshot = LocalRepo(location.path).snapshot()
         prefix = f"{location.path}/"
     wanted = {file.removeprefix(prefix) for file in files}
     if not all(path.endswith(".parquet") for path in wanted):
@@ -104,7 +113,7 @@ def _from_footers(source: InputDataset, files: list[str], hub: HubClient) -> Tot
         )
         return None
     shards = [shard for shard in snapshot.list_shards("") if shard.path in wanted]
-    rows = read_rows(snapshot, shards, workers=hub.pool_size)
+    rows = read_rows(snapshot, shards, workers=workers)
     readable = [n for n in rows if isinstance(n, int)]
     if len(readable) != len(wanted):
         log.warning(
