@@ -49,6 +49,11 @@ class Eta:
     finish_at: datetime
 
 
+def _config_line(config: str) -> re.Pattern[str]:
+    """A config's progress line, as both tools write it: it starts `**<config>**:`."""
+    return re.compile(rf"^\*\*{re.escape(config)}\*\*:[^\r\n]*", re.MULTILINE)
+
+
 def clamp(done: int, total: int) -> int:
     return max(0, min(done, total))
 
@@ -189,13 +194,13 @@ def _put_rate_line(section: str, config: str, rate: str) -> str:
     existing = re.compile(rf"^{re.escape(_RATE_MARK.format(config=config))}[^\r\n]*", re.MULTILINE)
     if existing.search(section):
         return existing.sub(lambda _: rate, section, count=1)
-    anchor = re.compile(rf"^\*\*{re.escape(config)}\*\*:[^\r\n]*", re.MULTILINE).search(section)
+    anchor = _config_line(config).search(section)
     assert anchor is not None  # the config's line was just put in
     return f"{section[: anchor.end()]}\n\n{rate}{section[anchor.end() :]}"
 
 
 def _patch_section(section: str, config: str, line: str, now: datetime) -> str:
-    config_line = re.compile(rf"^\*\*{re.escape(config)}\*\*:[^\r\n]*", re.MULTILINE)
+    config_line = _config_line(config)
     stamp = timestamp_line(now)
     if config_line.search(section):
         section = config_line.sub(lambda _: line, section, count=1)
@@ -268,7 +273,7 @@ def patch_final_figures(text: str, config: str, figures: FinalFigures) -> str:
         return text[: existing.start()] + block + text[existing.end() :]
     if STATS_PENDING in text:
         return text.replace(STATS_PENDING, block, 1)
-    line = re.compile(rf"^\*\*{re.escape(config)}\*\*:[^\r\n]*", re.MULTILINE)
+    line = _config_line(config)
     header = _HEADER_LINE.search(text)
     found = line.search(text, header.end()) if header else None
     if found is None:

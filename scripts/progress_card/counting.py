@@ -43,10 +43,6 @@ class Count:
         """Every listed shard was read."""
         return not self.unreadable
 
-    @property
-    def first_upload(self) -> datetime | None:
-        return self.arrivals[0].at if self.arrivals else None
-
 
 def count_documents(
     snapshot: Snapshot,
