@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .faults import Fault
-from .records import CommitRecord, RequestRecord
+from .records import BridgeRecord, CommitRecord, RequestRecord
 from .sim import HubSim
 
-__all__ = ["CommitRecord", "Fault", "HubSim", "RequestRecord"]
+__all__ = ["BridgeRecord", "CommitRecord", "Fault", "HubSim", "RequestRecord"]

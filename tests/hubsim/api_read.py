@@ -14,6 +14,8 @@ from .snapshot import Snapshot
 
 PAGE_SIZE = 1000
 EXPAND_PAGE_SIZE = 50
+PATHS_INFO_LIMIT = 1000
+PATHS_INFO_EXPAND_LIMIT = 50
 MAX_CARD_BYTES = 1 << 20
 
 
@@ -78,6 +80,10 @@ def _parse_cursor(cursor: str) -> tuple[str, int]:
 def handle_tree(ctx: Context, req: Request, p: dict[str, str]) -> Response:
     """GET /api/datasets/{ns}/{name}/tree/{rev}[/{path}] with Link pagination."""
     repo = ctx.store.existing(p["ns"], p["name"])
+    if p.get("path") == "":
+        # ``tree/{rev}/``: no official client sends it, and how the Hub answers is unknown. A plain
+        # 404 (no X-Error-Code) that no client can mistake for a missing or empty folder.
+        raise HubError(404, "Invalid tree URL: nothing may follow the revision but a path")
     path = p.get("path", "").strip("/")
     recursive, expand = req.flag("recursive"), req.flag("expand")
     cursor = req.query.get("cursor")
@@ -93,7 +99,8 @@ def handle_tree(ctx: Context, req: Request, p: dict[str, str]) -> Response:
         raise entry_not_found(snap.sha)
     listing = snap.listing(path, recursive)
     size = EXPAND_PAGE_SIZE if expand else PAGE_SIZE
-    page = [snap.entry_json(x, expand) for x in listing[offset : offset + size]]
+    xet = ctx.xet is not None
+    page = [snap.entry_json(x, expand, xet) for x in listing[offset : offset + size]]
     headers = [("X-Repo-Commit", snap.sha)]
     if offset + size < len(listing):
         query = urlencode(
@@ -108,7 +115,7 @@ def handle_tree(ctx: Context, req: Request, p: dict[str, str]) -> Response:
 
 
 def handle_paths_info(ctx: Context, req: Request, p: dict[str, str]) -> Response:
-    """POST /api/datasets/{ns}/{name}/paths-info/{rev} (form-encoded or JSON body)."""
+    """POST /api/datasets/{ns}/{name}/paths-info/{rev} (form-encoded or JSON body); 413 beyond the limit."""
     repo = ctx.store.existing(p["ns"], p["name"])
     snap = repo.resolve(p["rev"])
     paths: list[str]
@@ -122,9 +129,14 @@ def handle_paths_info(ctx: Context, req: Request, p: dict[str, str]) -> Response
         form = parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True)
         paths = form.get("paths", [])
         expand = form.get("expand", ["false"])[-1].lower() in ("true", "1")
+    limit = PATHS_INFO_EXPAND_LIMIT if expand else PATHS_INFO_LIMIT
+    if len(paths) > limit:
+        with_expand = " with expand=true" if expand else ""
+        raise HubError(413, f"Too many paths: {len(paths)} asked, at most {limit} per request{with_expand}")
     out = []
+    xet = ctx.xet is not None
     for path in paths:
-        entry = snap.entry_json(path.strip("/"), expand) if path.strip("/") else None
+        entry = snap.entry_json(path.strip("/"), expand, xet) if path.strip("/") else None
         if entry is not None:
             out.append(entry)
     return json_response(out, headers=[("X-Repo-Commit", snap.sha)])

@@ -1,8 +1,9 @@
-"""HTTP ``Range: bytes=...`` parsing (single ranges only)."""
+"""HTTP ``Range: bytes=...`` parsing (single ranges only) and what to answer for it."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 
@@ -37,3 +38,40 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         raise Unsatisfiable
     end = int(last) if last else size - 1
     return start, min(end, size - 1) + 1
+
+
+def is_suffix_range(header: str | None) -> bool:
+    """Whether ``header`` asks for the last N bytes (``bytes=-N``)."""
+    m = _RANGE.match(header or "")
+    return m is not None and m.group(1) == "" and m.group(2) != ""
+
+
+@dataclass(frozen=True)
+class Slice:
+    """How to answer a (possibly ranged) read: status 200, 206 or 416, bytes ``[start, stop)``."""
+
+    status: int
+    start: int
+    stop: int
+    content_range: str | None = None  # the Content-Range header to send, if any
+
+
+def plan(header: str | None, size: int, ignore_ranges: bool = False, suffix_ok: bool = True) -> Slice:
+    """The slice to serve for ``Range: header`` of a ``size``-byte file.
+
+    ``ignore_ranges`` answers every read with the whole file (a server that ignores Range);
+    ``suffix_ok=False`` refuses ``bytes=-N`` with 416, as the Xet bridge does.
+    """
+    if ignore_ranges:
+        return Slice(200, 0, size)
+    unsatisfiable = Slice(416, 0, 0, f"bytes */{size}")
+    if not suffix_ok and is_suffix_range(header):
+        return unsatisfiable
+    try:
+        rng = parse_range(header, size)
+    except Unsatisfiable:
+        return unsatisfiable
+    if rng is None:
+        return Slice(200, 0, size)
+    start, stop = rng
+    return Slice(206, start, stop, f"bytes {start}-{stop - 1}/{size}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,21 @@ class RequestRecord:
     started_at: float  # time.time() when the request line was read
     duration_s: float
     has_token: bool = False  # whether an ``Authorization: Bearer`` header was sent (never the token)
+    bucket: str | None = None  # the rate-limit bucket it counts against: "api", "resolvers" or None
+    throttled: bool = False  # refused with 429 by quota mode
+
+
+@dataclass(frozen=True)
+class BridgeRecord:
+    """One request served by the Xet bridge (``authorization`` is kept, to prove it never arrives)."""
+
+    method: str
+    path: str
+    query: str
+    range: str | None  # the Range header as sent
+    status: int  # 0 when the connection was reset without an answer
+    started_at: float
+    authorization: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -33,15 +49,29 @@ class CommitRecord:
     time: float = 0.0
 
 
-class RequestLog:
+class _Served(Protocol):
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def query(self) -> str: ...
+    @property
+    def status(self) -> int: ...
+
+
+R = TypeVar("R", bound=_Served)
+
+
+class RequestLog(Generic[R]):
     """Thread-safe list of request records, optionally mirrored to a text file."""
 
     def __init__(self, log_file: Path | None = None) -> None:
         self._lock = threading.Lock()
-        self._records: list[RequestRecord] = []
+        self._records: list[R] = []
         self._log_file = log_file
 
-    def add(self, record: RequestRecord) -> None:
+    def add(self, record: R) -> None:
         """Record one request (and append ``METHOD PATH STATUS`` to the log file)."""
         with self._lock:
             self._records.append(record)
@@ -50,7 +80,7 @@ class RequestLog:
                 with self._log_file.open("a", encoding="utf-8") as f:
                     f.write(f"{record.method} {target} {record.status}\n")
 
-    def snapshot(self) -> list[RequestRecord]:
+    def snapshot(self) -> list[R]:
         """A copy of the records so far."""
         with self._lock:
             return list(self._records)

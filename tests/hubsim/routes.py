@@ -33,6 +33,11 @@ ROUTES: tuple[Route, ...] = (
     _route(
         "GET HEAD", r"/datasets" + _REPO + r"/resolve/(?P<rev>[^/]+)/(?P<path>.+)", api_resolve.handle_resolve
     ),
+    _route(
+        "GET HEAD",
+        r"/api/resolve-cache/datasets" + _REPO + r"/(?P<rev>[^/]+)/(?P<path>.+)",
+        api_resolve.handle_resolve_cache,
+    ),
     _route("GET", r"/api/datasets" + _REPO, api_read.handle_info),
     _route("GET", r"/api/datasets" + _REPO + r"/revision/(?P<rev>[^/]+)", api_read.handle_info),
     _route("GET", r"/api/datasets" + _REPO + r"/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?", api_read.handle_tree),

@@ -8,7 +8,10 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from .bridge import XetBridge
+from .context import Context
 from .faults import Fault, FaultQueue
+from .quota import QuotaBook
 from .records import CommitRecord, RequestLog, RequestRecord
 from .repo import HubStore
 from .server import HubHTTPServer
@@ -25,7 +28,10 @@ class HubSim:
     """A Hub simulator serving ``ROOT/datasets/<org>/<name>/...`` on a loopback port.
 
     ``set_root`` swaps in a fresh directory (and resets requests, faults, token rules, commits,
-    snapshots and latency), so one session-wide server can give each test a clean Hub.
+    snapshots, latency and every mode below), so one session-wide server can give each test a clean Hub.
+
+    Modes, all off by default: quota (``set_quota``), Xet (``enable_xet``; the bridge is
+    ``self.bridge``), ``resolve_cache`` (307 for regular files) and ``ignore_ranges``.
     """
 
     def __init__(
@@ -45,9 +51,15 @@ class HubSim:
         self._store = HubStore(Path(root))
         self._tokens: dict[str, str] = {}
         self.faults = FaultQueue()
-        self.log = RequestLog(Path(log_file) if log_file is not None else None)
+        self.log: RequestLog[RequestRecord] = RequestLog(Path(log_file) if log_file is not None else None)
+        self.quota = QuotaBook()
+        self.bridge = XetBridge(lambda: self.ignore_ranges)
+        self._xet = False
+        # regular (non-LFS) files answer resolve with a 307 to /api/resolve-cache/..., as the Hub does
+        self.resolve_cache = False
+        # the Hub and the bridge answer every read with 200 and the whole file, whatever the Range
+        self.ignore_ranges = False
         self._server: HubHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -56,24 +68,16 @@ class HubSim:
         if self._server is not None:
             return self
         self._server = HubHTTPServer(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="hubsim", daemon=True
-        )
-        self._thread.start()
+        self._server.start("hubsim")
         return self
 
     def stop(self) -> None:
-        """Stop serving and close every connection."""
+        """Stop serving (the Xet bridge too) and close every connection."""
         server, self._server = self._server, None
         self._store.close()
-        if server is None:
-            return
-        server.shutdown()
-        server.drop_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self.bridge.stop()
+        if server is not None:
+            server.stop()
 
     def __enter__(self) -> HubSim:
         return self.start()
@@ -109,11 +113,13 @@ class HubSim:
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Wait until no request is being served (delayed ones included), so none outlives a test."""
         deadline = time.monotonic() + timeout
-        while self._server is not None and self._server.in_flight and time.monotonic() < deadline:
-            time.sleep(0.02)
+        server = self._server
+        if server is not None:
+            server.wait_idle(deadline)
+        self.bridge.wait_idle(deadline)
 
     def set_root(self, path: Path) -> None:
-        """Serve a new root; resets requests, faults, token rules, commits, snapshots and latency."""
+        """Serve a new root; resets requests, faults, token rules, commits, snapshots, latency and modes."""
         with self._lock:
             Path(path).mkdir(parents=True, exist_ok=True)
             old, self._store = self._store, HubStore(Path(path))
@@ -122,6 +128,21 @@ class HubSim:
             self.faults.clear()
             self.log.clear()
             self.latency_ms = self._initial_latency_ms
+            self.quota.reset()
+            self._xet = False
+            self.bridge.reset()
+            self.resolve_cache = False
+            self.ignore_ranges = False
+
+    def context(self) -> Context:
+        """What a request handler sees of the simulator now."""
+        return Context(
+            store=self._store,
+            tokens=self.tokens,
+            xet=self.bridge.publish if self._xet else None,
+            resolve_cache=self.resolve_cache,
+            ignore_ranges=self.ignore_ranges,
+        )
 
     def repo_dir(self, repo_id: str) -> Path:
         """Directory of a dataset repository (creates nothing)."""
@@ -203,3 +224,40 @@ class HubSim:
             and (path_contains is None or path_contains in r.path)
             and (status is None or r.status == status)
         )
+
+    # -- quota mode ----------------------------------------------------------------------------
+
+    def set_quota(self, bucket: str, limit: int, window_s: int) -> None:
+        """Rate-limit ``bucket`` ("api" or "resolvers"): ``limit`` requests per fixed window, per account.
+
+        Every answer of that bucket then carries ``RateLimit``/``RateLimit-Policy``; past the limit it
+        is a 429 without ``Retry-After``, which does not use up quota. Windows restart for this bucket.
+        """
+        self.quota.set(bucket, limit, window_s)
+
+    def clear_quota(self) -> None:
+        """Leave quota mode for every bucket."""
+        self.quota.clear()
+
+    def quota_windows(self, bucket: str, account: str | None = None) -> int:
+        """How many quota windows were opened in ``bucket`` (by one account: a token or "anonymous")."""
+        return self.quota.windows(bucket, account)
+
+    def throttled(self, bucket: str | None = None) -> int:
+        """Number of recorded requests refused with 429 by quota mode (in ``bucket``, or in any)."""
+        return sum(1 for r in self.log.snapshot() if r.throttled and bucket in (None, r.bucket))
+
+    # -- Xet mode ------------------------------------------------------------------------------
+
+    def enable_xet(self) -> None:
+        """LFS files (``*.parquet``) become Xet-backed: ``xetHash`` in listings, resolve answers 302 to the bridge.
+
+        Starts the bridge on 127.0.0.2 the first time; ``set_root`` turns the mode off again.
+        """
+        self.bridge.start()
+        self._xet = True
+
+    @property
+    def xet(self) -> bool:
+        """Whether Xet mode is on."""
+        return self._xet

@@ -10,6 +10,7 @@ from typing import Any
 
 from .filecache import FileEntry
 from .gitids import derive_id, hub_date
+from .xet import xet_hash
 
 _MTIME = attrgetter("mtime_ns")
 
@@ -39,11 +40,13 @@ def last_commit(entry: FileEntry) -> dict[str, str]:
     }
 
 
-def file_json(entry: FileEntry, expand: bool = False) -> dict[str, Any]:
-    """A tree / paths-info entry for a file."""
+def file_json(entry: FileEntry, expand: bool = False, xet: bool = False) -> dict[str, Any]:
+    """A tree / paths-info entry for a file (with ``xetHash`` for LFS files when ``xet``)."""
     out: dict[str, Any] = {"type": "file", "oid": entry.oid, "size": entry.size, "path": entry.path}
     if entry.lfs_sha256 is not None:
         out["lfs"] = {"oid": entry.lfs_sha256, "size": entry.size, "pointerSize": entry.pointer_size}
+        if xet:
+            out["xetHash"] = xet_hash(entry.lfs_sha256)
     if expand:
         out["lastCommit"] = last_commit(entry)
     return out
@@ -111,11 +114,11 @@ class Snapshot:
             self._listings[key] = out
         return out
 
-    def entry_json(self, path: str, expand: bool) -> dict[str, Any] | None:
+    def entry_json(self, path: str, expand: bool, xet: bool = False) -> dict[str, Any] | None:
         """The tree entry of a file or directory ``path``, None if absent."""
         entry = self.files.get(path)
         if entry is not None:
-            return file_json(entry, expand)
+            return file_json(entry, expand, xet)
         info = self.dirs.get(path)
         return None if info is None else dir_json(info, expand)
 
