@@ -110,3 +110,15 @@ def only_loopback() -> Iterator[None]:
 def run_in_a_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever a test writes relative to the current folder (the state folder...) stays in its tmp_path."""
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def default_hub_http_client() -> Iterator[None]:
+    """A HubClient makes huggingface_hub's shared HTTP client its own (timeout, rate limits): the next
+    test starts from the library's default client again."""
+    yield
+    # Imported here: huggingface_hub reads HF_ENDPOINT at import, which must be set first (above).
+    from huggingface_hub import set_client_factory
+    from huggingface_hub.utils._http import default_client_factory
+
+    set_client_factory(default_client_factory)

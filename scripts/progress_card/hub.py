@@ -1,38 +1,49 @@
 """A dataset repo on the Hugging Face Hub: listing shards, reading their tails, reading and pushing the card.
 
-Metadata and commits go through `huggingface_hub`'s `HfApi`; the many small ranged reads of shard
-tails go through our own connection pool (transport.py), whose size, timeouts and retries are ours
-to set. Every call is retried on failures that may pass.
+Metadata and commits go through `huggingface_hub`'s `HfApi`; the listing and the many small ranged
+reads of shard tails go through our own connection pool (transport.py), whose size, timeouts and
+retries are ours to set. Both kinds of request wait for the run's rate limits (quota.py): the
+client `huggingface_hub` shares is built by our factory, which admits each of its requests too.
+Every call is retried on failures that may pass.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx2
 import urllib3
-from huggingface_hub import CommitOperationAdd, HfApi, RepoFile, get_session
+from huggingface_hub import CommitOperationAdd, HfApi, RepoFile, set_client_factory
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
-from huggingface_hub.utils import build_hf_headers
+from huggingface_hub.utils import build_hf_headers, parse_ratelimit_headers
+from huggingface_hub.utils._http import hf_request_event_hook
 from requests.utils import parse_header_links
 
 from . import __version__
+from .quota import RateLimits, bucket_of, retry_after
 from .storage import CARD_PATH, CardConflict, JobError, RepoNotFound, Shard, card_text
-from .transport import RETRYABLE_STATUSES, Retryable, RetryPolicy, Transport, retry_after, retrying
+from .transport import RETRYABLE_STATUSES, RateLimited, Retryable, RetryPolicy, Transport, retrying
 
 PATHS_INFO_BATCH = 50
-"""Paths per paths-info request when asking for commit dates (the Hub's expanded page size)."""
+"""Paths per paths-info request when asking for commit dates (the Hub's limit with `expand`)."""
+QUOTA_WAIT = 20 * 60.0
+"""Seconds a run may spend in all waiting for the Hub's rate-limit windows to reset: most of the
+workflow's 30 minutes, leaving the rest for the work itself."""
 T = TypeVar("T")
 
 
 class HubClient:
-    """What every repo of a run shares: endpoint, token, connection pool and retry policy."""
+    """What every repo of a run shares: endpoint, token, connection pool, rate limits and retry policy.
+
+    Creating one makes `huggingface_hub` (and `datasets`, which uses it) build its shared HTTP
+    client with this one's timeout and rate limits.
+    """
 
     def __init__(
         self,
@@ -41,6 +52,7 @@ class HubClient:
         pool_size: int = 64,
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
+        limits: RateLimits | None = None,
     ) -> None:
         self.api = HfApi(
             endpoint=endpoint, token=token, library_name="progress-card", library_version=__version__
@@ -48,10 +60,13 @@ class HubClient:
         self.endpoint = self.api.endpoint.rstrip("/")
         self.pool_size = pool_size
         self.retry = retry or RetryPolicy()
+        self.limits = limits or RateLimits(budget=QUOTA_WAIT)
         headers = build_hf_headers(token=token, library_name="progress-card", library_version=__version__)
-        self.transport = Transport(self.endpoint, headers, pool_size, timeout, self.retry)
+        self.transport = Transport(self.endpoint, headers, pool_size, timeout, self.retry, self.limits)
         self.timeout = timeout
-        self._api_timeout = httpx2.Timeout(timeout, connect=min(timeout, 10.0))
+        api_timeout = httpx2.Timeout(timeout, connect=min(timeout, 10.0))
+        host = urlsplit(self.endpoint).netloc
+        set_client_factory(lambda: _RateLimitedClient(self.limits, host, api_timeout))
 
     def __repr__(self) -> str:
         return f"HubClient(endpoint={self.endpoint!r})"
@@ -63,20 +78,47 @@ class HubClient:
         """Run a `huggingface_hub` call, retrying it on 429/5xx/network errors as the reads are."""
 
         def attempt() -> T:
-            # huggingface_hub's shared client has no timeout of its own: a stalled server would hang us.
-            get_session().timeout = self._api_timeout
             try:
                 return function()
             except HfHubHTTPError as error:
                 status = error.response.status_code if error.response is not None else None
+                if status == 429 and error.response is not None and _rate_limit(error.response.headers):
+                    raise RateLimited(
+                        f"{what}: rate-limited by the Hub"
+                    ) from None  # waited for by the limits
                 if status in RETRYABLE_STATUSES and error.response is not None:
-                    wait = retry_after(error.response.headers.get("Retry-After"))
+                    wait = retry_after(error.response.headers)
                     raise Retryable(f"{what}: the Hub answered {status}", wait) from None
                 raise
             except httpx2.TransportError as error:
                 raise Retryable(f"{what}: {type(error).__name__} talking to {self.endpoint}") from None
 
         return retrying(what, attempt, self.retry)
+
+
+class _RateLimitedClient(httpx2.Client):
+    """huggingface_hub's shared HTTP client, as its default factory makes it, with a timeout, and
+    every request to the Hub admitted by the run's rate limits and its answer recorded by them."""
+
+    def __init__(self, limits: RateLimits, host: str, timeout: httpx2.Timeout) -> None:
+        super().__init__(
+            event_hooks={"request": [hf_request_event_hook]}, follow_redirects=True, timeout=timeout
+        )
+        self._limits = limits
+        self._host = host
+
+    def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
+        if request.url.netloc.decode("ascii") != self._host:
+            return super().send(request, **kwargs)
+        bucket = bucket_of(request.url.path)
+        self._limits.admit(bucket)
+        response: httpx2.Response | None = None
+        try:
+            response = super().send(request, **kwargs)
+            return response
+        finally:
+            status, headers = (response.status_code, response.headers) if response else (None, None)
+            self._limits.settle(bucket, status, headers)
 
 
 @dataclass(frozen=True)
@@ -143,9 +185,10 @@ class HubSnapshot:
         """The tree API, page by page (1,000 entries each), through our transport: huggingface_hub's
         listing takes no timeout, and a stalled page must not hang the run."""
         client = self.repo.client
+        below = f"/{quote(folder, safe='')}" if folder else ""  # never `tree/<rev>/`: no client sends it
         url: str | None = (
             f"{client.endpoint}/api/datasets/{self.repo.repo_id}/tree/{quote(self.revision, safe='')}"
-            f"/{quote(folder, safe='')}?recursive=true&expand=false"
+            f"{below}?recursive=true&expand=false"
         )
         what = f"listing {self.repo.repo_id}/{folder}"
         shards = []
@@ -186,12 +229,14 @@ class HubSnapshot:
         }
 
     def read_tail(self, shard: Shard, length: int) -> bytes:
-        response = self.repo.client.transport.get(
-            self._url(shard.path), f"reading {shard.path}", headers={"Range": f"bytes=-{length}"}
+        length = min(length, shard.size)
+        return self.repo.client.transport.get_range(
+            self._url(shard.path),
+            f"reading {shard.path} in {self.repo.repo_id}",
+            start=shard.size - length,
+            length=length,
+            size=shard.size,
         )
-        if response.status not in (200, 206):
-            raise JobError(f"reading {shard.path} in {self.repo.repo_id}: {_describe(response)}")
-        return response.data[-length:]
 
     def read_card(self) -> str | None:
         response = self.repo.client.transport.get(
@@ -206,6 +251,12 @@ class HubSnapshot:
     def _url(self, path: str) -> str:
         client = self.repo.client
         return f"{client.endpoint}/datasets/{self.repo.repo_id}/resolve/{self.revision}/{quote(path)}"
+
+
+def _rate_limit(headers: Mapping[str, str]) -> bool:
+    """Whether a 429 names the window to wait for, or a time to wait: the rate limits wait, not the retries."""
+    info = parse_ratelimit_headers(headers)
+    return (info is not None and info.remaining == 0) or retry_after(headers) is not None
 
 
 def _is_parquet_file(entry: Any) -> bool:

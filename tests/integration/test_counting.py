@@ -139,6 +139,7 @@ def test_a_fault_that_does_not_pass_fails_the_job_with_the_reason(hub: HubSim, t
     client = HubClient(endpoint=hub.url, retry=RetryPolicy(attempts=3, first_wait=0.01))
 
     with pytest.raises(
-        Exception, match=r"reading data/0\.parquet: the Hub answered 503 \(gave up after 3 attempts"
+        Exception,
+        match=r"reading data/0\.parquet in acme/gen: the Hub answered 503 \(gave up after 3 attempts",
     ):
         count(client, None)

@@ -2,8 +2,9 @@ from collections.abc import Callable
 
 import pytest
 
+from progress_card.quota import retry_after
 from progress_card.storage import JobError
-from progress_card.transport import Retryable, RetryPolicy, retry_after, retrying
+from progress_card.transport import RateLimited, Retryable, RetryPolicy, retrying
 
 
 class Clock:
@@ -54,6 +55,37 @@ def test_retry_after_is_the_wait_when_given() -> None:
     assert clock.sleeps == [3.0, 3.0]
 
 
+def test_retry_after_is_honoured_in_full_beyond_the_backoff_cap() -> None:
+    clock = Clock()
+    _calls, attempt = failing(1, wait=45.0)
+    assert retrying("x", attempt, RetryPolicy(max_wait=16), clock.sleep, clock) == "ok"
+    assert clock.sleeps == [45.0]
+
+
+def test_a_retry_after_beyond_the_time_bound_gives_up_saying_so() -> None:
+    clock = Clock()
+    calls, attempt = failing(1, wait=600.0)
+    with pytest.raises(
+        JobError, match=r"asked to retry after 600s, gave up after 1 attempts within the 120s"
+    ):
+        retrying("x", attempt, RetryPolicy(total_seconds=120), clock.sleep, clock)
+    assert clock.sleeps == [] and len(calls) == 1
+
+
+def test_a_rate_limited_attempt_is_repeated_without_counting_as_a_failure() -> None:
+    clock = Clock()
+    calls: list[int] = []
+
+    def attempt() -> str:
+        calls.append(1)
+        if len(calls) <= 10:
+            raise RateLimited("reading x: rate-limited by the Hub")
+        return "ok"
+
+    assert retrying("x", attempt, RetryPolicy(attempts=2), clock.sleep, clock) == "ok"
+    assert len(calls) == 11 and clock.sleeps == []
+
+
 def test_giving_up_fails_the_job_with_the_reason_and_the_attempts() -> None:
     clock = Clock()
     calls, attempt = failing(100)
@@ -76,4 +108,4 @@ def test_no_wait_may_carry_the_run_past_the_time_bound() -> None:
     [("5", 5.0), ("0", 0.0), ("-3", 0.0), ("Wed, 21 Oct 2026 07:28:00 GMT", None), (None, None)],
 )
 def test_retry_after_reads_seconds_only(header: str | None, seconds: float | None) -> None:
-    assert retry_after(header) == seconds
+    assert retry_after({"Retry-After": header} if header is not None else {}) == seconds
