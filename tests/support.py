@@ -1,4 +1,4 @@
-"""Builders the tests share: real parquet shards and manifests."""
+"""Builders the tests share: real parquet shards, manifests, and the command run as users run it."""
 
 from __future__ import annotations
 
@@ -10,8 +10,12 @@ from textwrap import dedent
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from click.testing import CliRunner, Result
 
+from progress_card.cli import main
 from tests.cluster import LoopbackCluster
+
+ROOT = Path(__file__).parents[1]
 
 
 def parquet_bytes(rows: int, start: int = 0) -> bytes:
@@ -86,3 +90,13 @@ def ssh_settings(cluster: LoopbackCluster, **extra: object) -> str:
         **extra,
     }
     return json.dumps(settings)
+
+
+def update(jobs: Path, *args: str) -> Result:
+    """`progress-card update --jobs JOBS ARGS...` in this process, as a user would type it."""
+    return CliRunner().invoke(main, ["update", "--jobs", str(jobs), *args], catch_exceptions=False)
+
+
+def environment(**extra: str) -> dict[str, str]:
+    """The environment for `python -m progress_card` in a child process: this one's, plus `extra`."""
+    return {**os.environ, "PYTHONPATH": str(ROOT / "scripts"), **extra}

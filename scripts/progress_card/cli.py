@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import FrameType
@@ -15,15 +16,16 @@ import click
 
 from . import __version__, actions
 from .finish import FinishDetector, Watch
-from .hub import HubClient
+from .hub import QUOTA_WAIT, HubClient
 from .local import LocalRepo
 from .manifest import HubDataset, Job, Location, Manifest, ManifestError, load_manifest
 from .marking import Mark, mark_file
+from .quota import RateLimits
 from .redaction import Redactor, secrets_from
 from .report import Report
 from .run import REFRESH_AFTER, Services, run
 from .ssh import SshClient
-from .state import ShardMemory
+from .state import InputTotals, ShardMemory
 from .storage import DatasetRepo
 from .total import resolve_total
 from .transport import RetryPolicy
@@ -95,6 +97,15 @@ def main(verbose: bool) -> None:
     metavar="SECONDS",
     help="Stop retrying a failing Hub call after this long; the job then fails and its card is left as it was.",
 )
+@click.option(
+    "--quota-wait",
+    type=click.FloatRange(min=0),
+    default=QUOTA_WAIT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait at most this long in all for the Hub's rate-limit windows to reset; a count that needs "
+    "more is saved, reported as still counting, and continued by the next run.",
+)
 def update(
     jobs_path: Path,
     only: tuple[str, ...],
@@ -104,12 +115,14 @@ def update(
     allow_decrease: bool,
     timeout: float,
     give_up_after: float,
+    quota_wait: float,
 ) -> None:
     """Count what each job has uploaded and push its progress into the dataset card.
 
     Exit status: 0 when every job was updated, 1 when at least one failed (the others still
-    ran), 2 when the manifest or the command line is wrong (nothing is written). SIGTERM lets the
-    job under way finish its writes, then exits with 143.
+    ran), 2 when the manifest or the command line is wrong (nothing is written); a job still
+    counting when the rate-limit wait runs out is not a failure. SIGTERM stops a count under way
+    (what it read is saved), lets a push under way finish, then exits with 143.
     """
     manifest = _load(jobs_path)
     try:
@@ -119,12 +132,18 @@ def update(
     redact = Redactor(
         secrets_from(os.environ, [job.ssh.key_env for job in jobs if job.ssh and job.ssh.key_env])
     )
-    hub = HubClient(timeout=timeout, retry=RetryPolicy(total_seconds=give_up_after))
-    with redact.guarding(logging.getLogger().handlers), _StopOnSignal() as stop, SshClient() as ssh:
+    limits = RateLimits(budget=quota_wait)
+    hub = HubClient(timeout=timeout, retry=RetryPolicy(total_seconds=give_up_after), limits=limits)
+    totals = InputTotals.in_folder(state_dir)
+    with (
+        redact.guarding(logging.getLogger().handlers),
+        _StopOnSignal(limits.stop) as stop,
+        SshClient() as ssh,
+    ):
         detector = FinishDetector(ssh)
         services = Services(
             open_repo=lambda location: _open_repo(hub, location),
-            resolve_total=lambda job: resolve_total(job, hub),
+            resolve_total=lambda job: resolve_total(job, hub, totals),
             verdicts=lambda jobs: detector.verdicts([_watch(job) for job in jobs]),
             mark=lambda mark: _mark(manifest.path, mark),
             memory=lambda job: ShardMemory.in_folder(state_dir, f"{_url(job.output)}/{job.folder}"),
@@ -150,12 +169,13 @@ def update(
 
 
 class _StopOnSignal:
-    """SIGTERM and SIGINT ask the run to stop after the job under way, whose writes then complete."""
+    """SIGTERM and SIGINT ask the run to stop: counts and waits end, writes under way complete."""
 
     SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
-    def __init__(self) -> None:
+    def __init__(self, on_stop: Callable[[], None]) -> None:
         self.signal = 0
+        self._on_stop = on_stop
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _StopOnSignal:
@@ -171,7 +191,10 @@ class _StopOnSignal:
         if self.signal:
             raise KeyboardInterrupt  # a second signal: stop now
         self.signal = number
-        log.warning("received signal %d: finishing the job under way, then stopping", number)
+        self._on_stop()
+        log.warning(
+            "received signal %d: saving what was counted, finishing writes under way, then stopping", number
+        )
 
     def requested(self) -> bool:
         return self.signal != 0

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
 
 from .footer import MINIMUM_SIZE, TAIL_GUESS, FooterError, NeedMoreBytes, rows_from_tail
 from .progressbar import footer_progress
+from .quota import QuotaSpent, Stopped
 from .state import Known, ShardMemory
-from .storage import Shard, Snapshot
+from .storage import JobError, Shard, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -44,61 +45,124 @@ class Count:
         return not self.unreadable
 
 
+CHECKPOINT_EVERY = 250
+"""Footers read between two saves of the shard memory: an interrupted count loses at most this many."""
+
+
+class StillCounting(QuotaSpent):
+    """The count could not finish within this run's wait for rate limits; what was read is saved."""
+
+
 def count_documents(
     snapshot: Snapshot,
     folder: str,
     workers: int = 32,
     memory: ShardMemory | None = None,
     label: str = "count",
+    stopping: Callable[[], bool] = lambda: False,
 ) -> Count:
     """Sum the footers' row counts of every shard under `folder`.
 
     Shards that `memory` knows (same path, content and size) are not read again; the others are
-    read many at once, and remembered. A shard whose footer cannot be parsed is reported in
-    `unreadable`, never counted as zero; a failure to reach the storage raises (the job fails).
+    read many at once, and remembered, saved every few hundred. A shard whose footer cannot be
+    parsed is reported in `unreadable`, never counted as zero. When the count cannot finish (the
+    storage keeps failing: JobError; the rate-limit budget is spent: StillCounting; the run is
+    stopped: Stopped), what was read is saved, and the error says how far it got.
     """
     shards = snapshot.list_shards(folder)
-    known = {shard.path: recalled for shard in shards if memory and (recalled := memory.recall(shard))}
-    fresh = [shard for shard in shards if shard.path not in known]
-    if known:
-        log.info("%s: %d shards known from earlier runs, %d to read", label, len(known), len(fresh))
-    with footer_progress(label, len(fresh)) as tick:
-        rows = read_rows(snapshot, fresh, workers, tick)
-    read = [(shard, n) for shard, n in zip(fresh, rows, strict=True)]
-    unreadable = tuple(Unreadable(shard.path, n) for shard, n in read if isinstance(n, str))
-    for problem in unreadable:
-        log.warning("cannot read the footer of %s: %s", problem.path, problem.reason)
-    readable = [shard for shard, n in read if isinstance(n, int)]
-    times = snapshot.commit_times(readable) if readable else {}
-    known.update({shard.path: Known(n, times.get(shard.path)) for shard, n in read if isinstance(n, int)})
-    if memory is not None:
-        memory.replace((shard, known[shard.path]) for shard in shards if shard.path in known)
+    memory = memory if memory is not None else ShardMemory(None, label)
+    memory.retain(shards)
+    fresh = [shard for shard in shards if memory.recall(shard) is None]
+    if len(fresh) < len(shards):
+        log.info(
+            "%s: %d shards known from earlier runs, %d to read", label, len(shards) - len(fresh), len(fresh)
+        )
+    unreadable: list[Unreadable] = []
+    try:
+        with footer_progress(label, len(fresh)) as tick:
+            for number, (shard, rows) in enumerate(read_rows(snapshot, fresh, workers, tick, stopping), 1):
+                if isinstance(rows, str):
+                    log.warning("cannot read the footer of %s: %s", shard.path, rows)
+                    unreadable.append(Unreadable(shard.path, rows))
+                    continue
+                memory.learn(shard, Known(rows, None))
+                if number % CHECKPOINT_EVERY == 0:
+                    memory.save()
+        undated = [
+            shard for shard in shards if (known := memory.recall(shard)) and known.committed_at is None
+        ]
+        times = snapshot.commit_times(undated) if undated else {}
+    except QuotaSpent as error:
+        raise StillCounting(f"{error}; {_saved(memory, shards)}; the next run continues") from None
+    except Stopped as error:
+        raise Stopped(f"{error}; {_saved(memory, shards)}; the next run continues") from None
+    except JobError as error:
+        raise type(error)(f"{error}; {_saved(memory, shards)} so far, saved") from None
+    for shard in undated:
+        known = memory.recall(shard)
+        if known is not None:
+            memory.learn(shard, Known(known.rows, times.get(shard.path)))
+    memory.save()
+    recalled = [known for shard in shards if (known := memory.recall(shard)) is not None]
     arrivals = sorted(
-        (Arrival(k.committed_at, k.rows) for k in known.values() if k.committed_at is not None),
+        (Arrival(k.committed_at, k.rows) for k in recalled if k.committed_at is not None),
         key=lambda arrival: arrival.at,
     )
     return Count(
-        documents=sum(k.rows for k in known.values()),
+        documents=sum(k.rows for k in recalled),
         shards=len(shards),
-        unreadable=unreadable,
+        unreadable=tuple(sorted(unreadable, key=lambda problem: problem.path)),
         arrivals=tuple(arrivals),
     )
 
 
+def _saved(memory: ShardMemory, shards: list[Shard]) -> str:
+    """Save what is known, and say how far the count got."""
+    memory.save()
+    counted = sum(memory.recall(shard) is not None for shard in shards)
+    return f"counted {counted:,} of {len(shards):,} shards"
+
+
 def read_rows(
-    snapshot: Snapshot, shards: list[Shard], workers: int, tick: Callable[[], None] = lambda: None
-) -> list[int | str]:
-    """Each shard's row count, or why its footer cannot be read, in the order given; many at once."""
+    snapshot: Snapshot,
+    shards: list[Shard],
+    workers: int,
+    tick: Callable[[], None] = lambda: None,
+    stopping: Callable[[], bool] = lambda: False,
+) -> Iterator[tuple[Shard, int | str]]:
+    """Each shard with its row count, or why its footer cannot be read, as the reads complete.
+
+    Many are read at once. After a failure (or once `stopping` is true) no new read starts; the
+    reads under way complete and are yielded, then the first failure is raised.
+    """
     if not shards:
-        return []
+        return
 
     def one(shard: Shard) -> int | str:
+        if stopping():
+            raise Stopped("the run was asked to stop")
         result = _rows(snapshot, shard)
         tick()
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(shards)))) as pool:
-        return list(pool.map(one, shards))
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(shards))))
+    try:
+        futures = {pool.submit(one, shard): shard for shard in shards}
+        failure: BaseException | None = None
+        for future in as_completed(futures):
+            if future.cancelled():
+                continue
+            error = future.exception()
+            if error is None:
+                yield futures[future], future.result()
+            elif failure is None:
+                failure = error
+                for waiting in futures:
+                    waiting.cancel()
+        if failure is not None:
+            raise failure
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _rows(snapshot: Snapshot, shard: Shard) -> int | str:

@@ -19,6 +19,8 @@ class Status(str, Enum):
     SKIPPED = "already finished, skipped"
     HELD = "card kept as it was"
     INTERRUPTED = "not updated: the run was stopped"
+    COUNTING = "still counting, card not pushed"
+    DEFERRED = "rate-limited, card not pushed"
     FAILED = "failed"
 
 

@@ -31,12 +31,13 @@ from .card import (
     same_news,
     shown,
 )
-from .counting import Count, count_documents
+from .counting import Count, StillCounting, count_documents
 from .estimate import estimate, stall_after
 from .finish import RUNNING, Outcome, Verdict
 from .formatting import format_count, format_duration, format_eta_date
 from .manifest import HubDataset, Job, Location
 from .marking import Mark, MarkingError
+from .quota import QuotaSpent, Stopped
 from .report import JobReport, Report, Status
 from .state import ShardMemory
 from .stats import FinalFigures, StatsFormatError, final_figures
@@ -94,7 +95,19 @@ def run(
             continue
         try:
             verdict = verdicts.get(job.name, RUNNING)
-            reports.append(_update(job, verdict, services, now, dry_run, refresh_after, allow_decrease))
+            reports.append(
+                _update(job, verdict, services, now, dry_run, refresh_after, allow_decrease, should_stop)
+            )
+        except StillCounting as error:
+            log.warning("%s: %s", job.name, error)
+            reports.append(JobReport(job.name, Status.COUNTING, warnings=(str(error),)))
+        except QuotaSpent as error:
+            log.warning("%s: %s; the next run continues", job.name, error)
+            reports.append(
+                JobReport(job.name, Status.DEFERRED, warnings=(f"{error}; the next run continues",))
+            )
+        except Stopped as error:
+            reports.append(JobReport(job.name, Status.INTERRUPTED, warnings=(str(error),)))
         except JobError as error:
             log.error("%s: %s", job.name, error)
             reports.append(JobReport(job.name, Status.FAILED, error=str(error)))
@@ -125,6 +138,7 @@ def _update(
     dry_run: bool,
     refresh_after: timedelta,
     allow_decrease: bool,
+    should_stop: Callable[[], bool],
 ) -> JobReport:
     verdict, figures = _read_stats(job, verdict)
     if verdict.warning:
@@ -141,7 +155,12 @@ def _update(
         return _finish(job, report, verdict, 0, services, now, dry_run)
 
     count = count_documents(
-        snapshot, job.folder, workers=services.workers, memory=services.memory(job), label=job.name
+        snapshot,
+        job.folder,
+        workers=services.workers,
+        memory=services.memory(job),
+        label=job.name,
+        stopping=should_stop,
     )
     _log_count(job, repo, count)
     if count.unreadable:

@@ -2,7 +2,9 @@
 
 Tried in order, the first that answers wins: `total` in jobs.yaml; the input split's size in the
 input dataset's metadata; the row counts in the input's own parquet footers; `max_examples`.
-`max_examples` then caps the answer. Nothing here downloads a dataset's data.
+`max_examples` then caps the answer. Nothing here downloads a dataset's data. What is derived
+from an input on the Hub is remembered for the input's revision, so that later runs only ask for
+the revision.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .counting import read_rows
 from .hub import HubClient
 from .local import LocalRepo
 from .manifest import HubDataset, InputDataset, Job, Location
+from .state import InputTotals, RememberedTotal
 from .storage import JobError, RepoNotFound, Snapshot
 
 log = logging.getLogger(__name__)
@@ -28,10 +31,10 @@ class Total:
     """Where the number came from, for the log."""
 
 
-def resolve_total(job: Job, hub: HubClient) -> Total:
+def resolve_total(job: Job, hub: HubClient, remembered: InputTotals | None = None) -> Total:
     """The expected total for `job`, or JobError saying what was tried and to set `total`."""
     cap = job.max_examples if job.max_examples > 0 else None
-    found = _explicit(job) or (_from_input(job.input, hub) if job.input else None)
+    found = _explicit(job) or (_from_input(job.input, hub, remembered) if job.input else None)
     if found is None and cap is not None:
         found = Total(cap, "max_examples in jobs.yaml")
     if found is None:
@@ -50,10 +53,26 @@ def _explicit(job: Job) -> Total | None:
     return Total(job.total, "total in jobs.yaml") if job.total is not None else None
 
 
-def _from_input(source: InputDataset, hub: HubClient) -> Total | None:
+def _from_input(source: InputDataset, hub: HubClient, remembered: InputTotals | None) -> Total | None:
     snapshot = _snapshot(source.location, hub)
     if snapshot is None:
         return None
+    if remembered is None or snapshot.revision is None:
+        return _derived(source, snapshot, hub)
+    key = f"{source.location}|{source.config or ''}|{source.split}"
+    recalled = remembered.recall(key, snapshot.revision)
+    if recalled is not None:
+        return Total(
+            recalled.documents, f"{recalled.source}, remembered for revision {snapshot.revision[:8]}"
+        )
+    found = _derived(source, snapshot, hub)
+    if found is not None:
+        remembered.remember(key, snapshot.revision, RememberedTotal(found.documents, found.source))
+    return found
+
+
+def _derived(source: InputDataset, snapshot: Snapshot, hub: HubClient) -> Total | None:
+    """The split's size from the input's metadata, or failing that from its footers."""
     builder = _builder(source, snapshot)
     if builder is None:
         return None
@@ -113,8 +132,7 @@ def _from_footers(source: InputDataset, snapshot: Snapshot, files: list[str], wo
         )
         return None
     shards = [shard for shard in snapshot.list_shards("") if shard.path in wanted]
-    rows = read_rows(snapshot, shards, workers=workers)
-    readable = [n for n in rows if isinstance(n, int)]
+    readable = [n for _, n in read_rows(snapshot, shards, workers=workers) if isinstance(n, int)]
     if len(readable) != len(wanted):
         log.warning(
             "input %s: %d of %d %s files readable", location, len(readable), len(wanted), source.split

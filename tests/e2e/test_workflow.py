@@ -78,6 +78,7 @@ def test_the_hourly_workflow_updates_cards_marks_finished_jobs_and_commits_them_
 
         assert first.returncode == 0, first.log[-6000:]
         assert HF_TOKEN not in first.log and "PRIVATE KEY" not in first.log
+        assert "cache save stand-in, would save .progress-card" in first.log  # the state is kept
         card = (hub.repo_dir("acme/gen") / "README.md").read_text()
         assert "**default**: [●●●●●●●●●●●●○○○○○○○○] 60% • 60/100 docs<br>✅ Complete" in card
         assert "**math**: [●●●●●○○○○○○○○○○○○○○○] 25% • 25/100 docs<br>⏱️ " in card

@@ -4,7 +4,6 @@ jobs.yaml and the state folder readable, with the old content or the new, never 
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import signal
@@ -17,15 +16,10 @@ import pytest
 
 from progress_card.manifest import load_manifest
 from tests.hubsim import HubSim
-from tests.support import write_manifest, write_shard
+from tests.support import environment, write_manifest, write_shard
 
-ROOT = Path(__file__).parents[2]
 STATS = json.dumps([{"name": "inference", "stats": {"documents_processed": 10}}])
 MARK = re.compile(r', finished: true, outcome: completed, finished_at: "[^"]+", final_count: \d+')
-
-
-def environment() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT / "scripts")}
 
 
 def completed_jobs(folder: Path, count: int, repo: str | None = None) -> Path:
@@ -71,7 +65,9 @@ shards = [Shard(f"data/{i}.parquet", i, f"id-{i}") for i in range(400)]
 print("ready", flush=True)
 for index in range(20):
     mark_file(jobs, [Mark(f"job{index}", "completed", datetime.now(timezone.utc), index)])
-    memory.replace((shard, Known(index, None)) for shard in shards[: 200 + index])
+    for shard in shards[: 200 + index]:
+        memory.learn(shard, Known(index, None))
+    memory.save()
 """
     rng = random.Random(7)
     outcomes = []
@@ -133,7 +129,7 @@ def test_sigkill_of_the_updater_at_random_points(slow_hub: HubSim, tmp_path: Pat
     assert max(seen) > 0
 
 
-def test_sigterm_lets_the_job_under_way_finish_then_stops(slow_hub: HubSim, tmp_path: Path) -> None:
+def test_sigterm_lets_a_push_under_way_finish_then_stops(slow_hub: HubSim, tmp_path: Path) -> None:
     for index in range(3):
         write_shard(slow_hub.repo_dir(f"acme/gen{index}") / "data" / "0.parquet", 10)
     jobs = write_manifest(
@@ -147,7 +143,8 @@ def test_sigterm_lets_the_job_under_way_finish_then_stops(slow_hub: HubSim, tmp_
         text=True,
     )
     deadline = time.monotonic() + 60
-    while not any("acme/gen0" in r.path for r in slow_hub.requests) and time.monotonic() < deadline:
+    pushing = "/api/datasets/acme/gen0/preupload/"
+    while not any(pushing in r.path for r in slow_hub.requests) and time.monotonic() < deadline:
         time.sleep(0.01)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
@@ -156,6 +153,6 @@ def test_sigterm_lets_the_job_under_way_finish_then_stops(slow_hub: HubSim, tmp_
     lines = stderr.splitlines()
     assert lines[-3].startswith("job0: 10/100 docs (10%)") and lines[-3].endswith("card pushed")
     assert lines[-2:] == ["job1: not updated: the run was stopped", "job2: not updated: the run was stopped"]
-    assert "received signal 15: finishing the job under way, then stopping" in stderr
+    assert "received signal 15: saving what was counted, finishing writes under way, then stopping" in stderr
     assert len(slow_hub.commits("acme/gen0")) == 1
     assert not any("acme/gen1" in r.path or "acme/gen2" in r.path for r in slow_hub.requests)
