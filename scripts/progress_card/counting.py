@@ -25,10 +25,12 @@ class Unreadable:
 
 @dataclass(frozen=True)
 class Arrival:
-    """A shard's documents and when they were committed."""
+    """A shard's documents, when they were committed, and where it is in the repo."""
 
     at: datetime
     rows: int
+    path: str = ""
+    """The shard's path in the repo, e.g. `data/00012_00003.parquet`."""
 
 
 @dataclass(frozen=True)
@@ -103,13 +105,13 @@ def count_documents(
         if known is not None:
             memory.learn(shard, Known(known.rows, times.get(shard.path)))
     memory.save()
-    recalled = [known for shard in shards if (known := memory.recall(shard)) is not None]
+    recalled = [(shard, known) for shard in shards if (known := memory.recall(shard)) is not None]
     arrivals = sorted(
-        (Arrival(k.committed_at, k.rows) for k in recalled if k.committed_at is not None),
+        (Arrival(k.committed_at, k.rows, shard.path) for shard, k in recalled if k.committed_at is not None),
         key=lambda arrival: arrival.at,
     )
     return Count(
-        documents=sum(k.rows for k in recalled),
+        documents=sum(k.rows for _, k in recalled),
         shards=len(shards),
         unreadable=tuple(sorted(unreadable, key=lambda problem: problem.path)),
         arrivals=tuple(arrivals),
