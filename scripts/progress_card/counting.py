@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -48,7 +49,11 @@ class Count:
 
 
 CHECKPOINT_EVERY = 250
-"""Footers read between two saves of the shard memory: an interrupted count loses at most this many."""
+"""Footers read between two saves of the shard memory, at the least: an interrupted count loses at
+most this many, or CHECKPOINT_SECONDS of reading."""
+CHECKPOINT_SECONDS = 5.0
+"""And at most one save this often: each save writes the whole folder's memory, which for tens of
+thousands of shards costs more than the reads it protects."""
 
 
 class StillCounting(QuotaSpent):
@@ -62,11 +67,12 @@ def count_documents(
     memory: ShardMemory | None = None,
     label: str = "count",
     stopping: Callable[[], bool] = lambda: False,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Count:
     """Sum the footers' row counts of every shard under `folder`.
 
     Shards that `memory` knows (same path, content and size) are not read again; the others are
-    read many at once, and remembered, saved every few hundred. A shard whose footer cannot be
+    read many at once, and remembered, saved every few hundred (and few seconds). A shard whose footer cannot be
     parsed is reported in `unreadable`, never counted as zero. When the count cannot finish (the
     storage keeps failing: JobError; the rate-limit budget is spent: StillCounting; the run is
     stopped: Stopped), what was read is saved, and the error says how far it got.
@@ -80,16 +86,19 @@ def count_documents(
             "%s: %d shards known from earlier runs, %d to read", label, len(shards) - len(fresh), len(fresh)
         )
     unreadable: list[Unreadable] = []
+    unsaved, saved_at = 0, clock()
     try:
         with footer_progress(label, len(fresh)) as tick:
-            for number, (shard, rows) in enumerate(read_rows(snapshot, fresh, workers, tick, stopping), 1):
+            for shard, rows in read_rows(snapshot, fresh, workers, tick, stopping):
                 if isinstance(rows, str):
                     log.warning("cannot read the footer of %s: %s", shard.path, rows)
                     unreadable.append(Unreadable(shard.path, rows))
                     continue
                 memory.learn(shard, Known(rows, None))
-                if number % CHECKPOINT_EVERY == 0:
+                unsaved += 1
+                if unsaved >= CHECKPOINT_EVERY and clock() - saved_at >= CHECKPOINT_SECONDS:
                     memory.save()
+                    unsaved, saved_at = 0, clock()
         undated = [
             shard for shard in shards if (known := memory.recall(shard)) and known.committed_at is None
         ]
