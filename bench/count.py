@@ -1,4 +1,5 @@
-"""How long counting a large job takes: the straightforward method against progress-card, cold and warm.
+"""How long counting a large job takes: the straightforward method against progress-card, cold and warm,
+and progress-card under a free account's rate limits.
 
 Starts the Hub simulator (tests/hubsim) with some latency, fills a repo with shards, then measures
 in child processes, one after another in this run:
@@ -11,8 +12,16 @@ in child processes, one after another in this run:
 Each row gives wall seconds (imports excluded), the HTTP requests the simulator served, the
 child's peak memory, and the ratios to the straightforward method.
 
-    python bench/count.py                      # 10,000 shards of 100 rows, 20 ms latency
+Then a second simulator serves the same number of shards in quota mode, with a free account's
+quota scaled in time: as many requests per window (5,000 resolvers, 1,000 api), shorter windows
+(--window-s). progress-card counts them cold (a fresh state folder) and warm (after the new
+shards, in a fresh window, as the next hourly run would be); each row gives the 429s received, the
+footers read twice (work lost: must be 0) and the quota floor, (ceil(N / q) - 1) windows of
+--window-s, N being the requests of the bucket that needs the most windows.
+
+    python bench/count.py                      # 10,000 shards of 100 rows, 20 ms latency, 30 s windows
     python bench/count.py --shards 2000 --latency-ms 5
+    python bench/count.py --shards 40 --free-resolvers 15 --free-api 50 --window-s 1
 """
 
 from __future__ import annotations
@@ -20,17 +29,29 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO = "bench/gen"
 FOLDER = "data"
 LISTING_PAGE = 1000
+FREE_RESOLVERS = 5_000
+FREE_API = 1_000
+FREE_WINDOW_S = 300
+"""A free account's quota on the Hub: resolvers and api calls per window of 5 minutes."""
 
 
 def main() -> None:
@@ -42,14 +63,44 @@ def main() -> None:
     parser.add_argument("--new", type=int, default=100, help="shards added before the warm run")
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--pool", type=int, help="progress-card's connection pool (default: its own default)")
+    parser.add_argument(
+        "--window-s", type=int, default=30, help="free account case: seconds per quota window (the Hub: 300)"
+    )
+    parser.add_argument(
+        "--free-resolvers", type=int, default=FREE_RESOLVERS, help="free account case: file reads per window"
+    )
+    parser.add_argument(
+        "--free-api", type=int, default=FREE_API, help="free account case: API calls per window"
+    )
     parser.add_argument("--measure", choices=["straightforward", "progress-card"], help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--state-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.window_s < 1 or args.free_resolvers < 1 or args.free_api < 1:
+        parser.error("--window-s, --free-resolvers and --free-api must be at least 1")
     if args.measure:
         measure(args.measure, args.endpoint, args.state_dir, args.pool)
     else:
         compare(args)
+
+
+@dataclass(frozen=True)
+class Served:
+    """One line of the simulator's request log: ``METHOD PATH STATUS [bucket=B throttled=0|1]``."""
+
+    method: str
+    target: str
+    status: int
+    bucket: str | None
+    throttled: bool
+
+    @property
+    def file(self) -> str | None:
+        """The path in the repo of a file read (``/datasets/<repo>/resolve/<rev>/<path>``), whatever the revision."""
+        path = self.target.partition("?")[0]
+        if "/resolve/" not in path:
+            return None
+        return unquote(path.split("/resolve/", 1)[1].partition("/")[2])
 
 
 def compare(args: argparse.Namespace) -> None:
@@ -59,32 +110,64 @@ def compare(args: argparse.Namespace) -> None:
         state = Path(scratch) / "state"
         print(f"writing {args.shards:,} shards of {args.rows} rows...", file=sys.stderr)
         write_shards(root, range(args.shards), args.rows)
-        simulator = ["-m", "tests.hubsim", "--root", str(root), "--latency-ms", str(args.latency_ms)]
-        sim = subprocess.Popen(
-            [sys.executable, *simulator, "--log", str(log)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=quiet_environment(),
-        )
-        try:
-            assert sim.stdout is not None
-            endpoint = sim.stdout.readline().strip()
+        free_root = Path(scratch) / "hub-free"
+        shutil.copytree(root, free_root)  # the same shards, the same commit times
+        with simulator(root, args.latency_ms, log) as endpoint:
             rows = [
                 run("straightforward", endpoint, state, log, args.pool),
                 run("progress-card, cold", endpoint, state, log, args.pool),
             ]
             write_shards(root, range(args.shards, args.shards + args.new), args.rows)
             rows.append(run("progress-card, warm", endpoint, state, log, args.pool))
-        finally:
-            sim.terminate()
-            sim.wait(timeout=30)
+
+        free_log = Path(scratch) / "requests-free.log"
+        free_state = Path(scratch) / "state-free"
+        quotas = [f"resolvers={args.free_resolvers}/{args.window_s}", f"api={args.free_api}/{args.window_s}"]
+        with simulator(free_root, args.latency_ms, free_log, quotas) as endpoint:
+            # Hash the shards once (the first row of the other simulator does it), then start afresh.
+            warm_up(endpoint)
+            time.sleep(args.window_s + 0.2)
+            free = [run("cold", endpoint, free_state, free_log, args.pool)]
+            cold_ended = time.monotonic()
+            write_shards(free_root, range(args.shards, args.shards + args.new), args.rows)
+            # The next hourly run starts in a fresh window: wait for the last one of the cold run to end.
+            time.sleep(max(0.0, cold_ended + args.window_s + 0.2 - time.monotonic()))
+            free.append(run("warm", endpoint, free_state, free_log, args.pool))
     print_table(rows, args)
+    print_free_table(free, args)
+
+
+@contextmanager
+def simulator(root: Path, latency_ms: float, log: Path, quotas: list[str] | None = None) -> Iterator[str]:
+    """The Hub simulator in a subprocess, serving `root` and logging to `log`; yields its endpoint."""
+    command = [sys.executable, "-m", "tests.hubsim", "--root", str(root), "--latency-ms", str(latency_ms)]
+    command += ["--log", str(log)]
+    for quota in quotas or []:
+        command += ["--quota", quota]
+    sim = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=quiet_environment())
+    try:
+        assert sim.stdout is not None
+        endpoint = sim.stdout.readline().strip()
+        if not endpoint:
+            sys.exit(f"the simulator did not start: {' '.join(command)}")
+        yield endpoint
+    finally:
+        sim.terminate()
+        sim.wait(timeout=30)
+        if sim.stdout is not None:
+            sim.stdout.close()
+
+
+def warm_up(endpoint: str) -> None:
+    """One API call, so that the simulator scans the repo and hashes its shards before any row is timed."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"{endpoint}/api/datasets/{REPO}", timeout=300) as answer:
+        answer.read()
 
 
 def run(name: str, endpoint: str, state: Path, log: Path, pool: int | None) -> dict[str, object]:
     print(f"measuring {name}...", file=sys.stderr)
-    before = request_count(log)
+    before = len(read_log(log))
     method = "straightforward" if name == "straightforward" else "progress-card"
     done = subprocess.run(
         [sys.executable, __file__, "--measure", method, "--endpoint", endpoint, "--state-dir", str(state)]
@@ -92,12 +175,15 @@ def run(name: str, endpoint: str, state: Path, log: Path, pool: int | None) -> d
         cwd=ROOT,
         capture_output=True,
         text=True,
-        check=True,
         env=quiet_environment(endpoint),
     )
+    if done.returncode != 0:
+        sys.exit(f"measuring {name} failed (exit status {done.returncode}):\n{done.stderr[-4000:]}")
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    served = read_log(log)[before:]
     result["name"] = name
-    result["requests"] = request_count(log) - before
+    result["requests"] = len(served)
+    result["served"] = served
     return result
 
 
@@ -118,7 +204,7 @@ def measure(method: str, endpoint: str, state_dir: str, pool: int | None) -> Non
             with fs.open(path, "rb") as file:
                 documents += pq.ParquetFile(file).metadata.num_rows
     else:
-        client = HubClient(endpoint=endpoint, **({"pool_size": pool} if pool else {}))
+        client = HubClient(endpoint=endpoint, pool_size=pool) if pool else HubClient(endpoint=endpoint)
         memory = ShardMemory.in_folder(Path(state_dir), f"hf://datasets/{REPO}/{FOLDER}")
         count = count_documents(client.repo(REPO).snapshot(), FOLDER, workers=client.pool_size, memory=memory)
         assert count.complete
@@ -147,12 +233,23 @@ def write_shards(root: Path, indices: range, rows: int) -> None:
         os.utime(path, (committed, committed))
 
 
-def request_count(log: Path) -> int:
+def read_log(log: Path) -> list[Served]:
+    """The requests the simulator logged so far, oldest first."""
     try:
-        with log.open(encoding="utf-8") as file:
-            return sum(1 for _ in file)
+        lines = log.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        return 0
+        return []
+    served = []
+    for line in lines:
+        method, target, status, *extra = line.split()
+        fields = dict(field.partition("=")[::2] for field in extra)
+        bucket = fields.get("bucket", "-")
+        served.append(
+            Served(
+                method, target, int(status), None if bucket == "-" else bucket, fields.get("throttled") == "1"
+            )
+        )
+    return served
 
 
 def quiet_environment(endpoint: str | None = None) -> dict[str, str]:
@@ -205,6 +302,66 @@ def print_table(rows: list[dict[str, object]], args: argparse.Namespace) -> None
         print(
             f"\nfloor, {name}: ({pages} listing pages + {shards:,} reads / {pool}) × {args.latency_ms:g} ms = {floor:.2f} s"
         )
+
+
+def print_free_table(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
+    """The free account rows: 429s, footers read twice (across both rows), and the quota floor."""
+    from progress_card.hub import HubClient
+
+    pool = args.pool or HubClient(endpoint="http://127.0.0.1").pool_size
+    window = args.window_s
+    if (args.free_resolvers, args.free_api) == (FREE_RESOLVERS, FREE_API):
+        scaling = (
+            f"free account scaled in time: {args.free_resolvers:,} resolver reads and {args.free_api:,} API "
+            f"calls per {window} s window instead of per {FREE_WINDOW_S // 60} min"
+        )
+    else:
+        scaling = (
+            f"free account scaled down: {args.free_resolvers:,} resolver reads and {args.free_api:,} API calls "
+            f"per {window} s window (a free account has {FREE_RESOLVERS:,} and {FREE_API:,} per "
+            f"{FREE_WINDOW_S // 60} min)"
+        )
+    print(
+        f"\n{scaling}; {args.shards:,} shards, then {args.new} new ones, the warm run starting in a fresh "
+        f"window; pool of {pool} connections, {args.latency_ms:g} ms latency\n"
+    )
+    print(
+        "| progress-card, free account | documents | wall s | requests | 429s | footers read twice "
+        "| resolver reads | API calls | quota floor s | wall / floor |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    footers: Counter[str] = Counter()  # 206s per file, across the rows
+    for row in rows:
+        served = row["served"]
+        assert isinstance(served, list)
+        twice = set()
+        for line in served:
+            if line.status == 206 and line.file is not None:
+                footers[line.file] += 1
+                if footers[line.file] > 1:
+                    twice.add(line.file)
+        throttled = sum(line.throttled for line in served)
+        reads = sum(line.bucket == "resolvers" and not line.throttled for line in served)
+        calls = sum(line.bucket == "api" and not line.throttled for line in served)
+        waits = max(windows_waited(reads, args.free_resolvers), windows_waited(calls, args.free_api))
+        floor = waits * window
+        seconds = float(str(row["seconds"]))
+        ratio = f"{seconds / floor:.2f}" if floor else "–"
+        print(
+            f"| {row['name']} "
+            f"| {int(str(row['documents'])):,} | {seconds:.2f} | {len(served):,} | {throttled:,} | {len(twice):,} "
+            f"| {reads:,} | {calls:,} | {floor:g} | {ratio} |"
+        )
+    print(
+        f"\nquota floor: (⌈N / q⌉ − 1) windows × {window} s, N being the requests a row needed of a bucket "
+        f"(the resolver reads, or the API calls, whichever needs more windows) and q that bucket's quota "
+        "per window"
+    )
+
+
+def windows_waited(needed: int, per_window: int) -> int:
+    """Windows that must end before `needed` requests are served, at `per_window` a window."""
+    return max(0, math.ceil(needed / per_window) - 1)
 
 
 if __name__ == "__main__":
