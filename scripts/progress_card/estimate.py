@@ -1,8 +1,17 @@
 """Rate, ETA and stalls, from when each shard was committed. Pure arithmetic: `now` is passed in.
 
 The job's history is rebuilt from the shards themselves (their commit times and row counts), so
-the estimate is right from the first look, whenever the updater started. The rate is measured
-over a recent window of the current stretch of uploads:
+the estimate is right from the first look, whenever the updater started.
+
+A datatrove job runs many tasks at once, each uploading `<rank>_<chunk>.parquet` as its chunks
+close, so shards arrive in waves. Where the file names give the ranks, each task is followed as
+its own stream: its chunk size over the time its chunks take is its rate, the tasks uploading now
+add up to the job's rate, the chunks they are writing count as under way, and the job's rhythm
+(how long a chunk takes) decides what a pause or a stall is. A task's first chunk alone says
+nothing of its pace: until a second one, there is no estimate rather than a wrong one.
+
+Shards whose names give no ranks are one stream, and the rate is measured over a recent window of
+the current stretch of uploads:
 
 - a gap much longer than usual (a requeued job that waited for hours) starts a new stretch, so
   the hours of nothing before it do not dilute the rate once uploads resume;
@@ -13,7 +22,9 @@ over a recent window of the current stretch of uploads:
 
 from __future__ import annotations
 
+import re
 import statistics
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,12 +44,21 @@ STALL_FACTOR = 3
 """No shard for this many typical gaps (and an hour) while the job is alive: a stall."""
 MIN_PAUSE = timedelta(hours=1)
 CHART_HOURS = 24
+MIN_CHUNK_TIME = timedelta(seconds=1)
+"""A task's chunks closer than this were written at once (a burst, a replay): they give no pace."""
+MIN_WINDOW = timedelta(minutes=5)
+"""A single stream's rate needs its shards spread over at least this long."""
+RUNNING_FACTOR = 2.0
+"""A task counts as uploading while its last chunk is under this many of its chunk times old."""
+NAMED_SHARE = 0.9
+"""Follow tasks when at least this share of the shards name their rank."""
+_TASK_FILE = re.compile(r"(?:^|/)(?:\d{3}_)?(\d{5})_\d+\.parquet$")
 
 
 @dataclass(frozen=True)
 class Estimate:
     rate_per_hour: float | None
-    """Documents per hour over the recent window; None until there is enough to measure."""
+    """Documents per hour now; None until there is an honest measure of it, and while stalled."""
     eta: Eta | None
     stalled_since: datetime | None
     """The last upload, when nothing has come since for much longer than usual."""
@@ -53,18 +73,104 @@ def estimate(
     hourly = documents_per_hour(arrivals, now)
     if not arrivals:
         return Estimate(None, None, None, hourly)
-    stretches = _stretches(arrivals)
-    # The latest stretch, or (when uploads just resumed) the last one long enough to measure.
-    rate = next((rate for earlier in reversed(stretches) if (rate := _rate(earlier))), None)
     last = arrivals[-1].at
     stalled = alive and now - last > stall_after(arrivals)
+    if stalled:
+        return Estimate(None, None, last, hourly)  # nothing is being produced: no rate to show
+    stretches = _stretches(arrivals)
+    tasks = _tasks(stretches[-1])
+    if tasks is not None:
+        rate, eta = _parallel(tasks, done, total, now)
+        return Estimate(rate, eta if done < total else None, None, hourly)
+    # The latest stretch, or (when uploads just resumed) the last one long enough to measure.
+    single = next((rate for earlier in reversed(stretches) if (rate := _rate(earlier))), None)
+    if single is None:
+        return Estimate(None, simple_eta(done, total, arrivals[0].at, now), None, hourly)
     eta = None
-    if rate and not stalled and done < total:
-        finish_at = last + timedelta(hours=(total - done) / rate)
+    if done < total:
+        finish_at = last + timedelta(hours=(total - done) / single)
         eta = Eta(max(finish_at - now, timedelta(0)), max(finish_at, now))
-    elif rate is None and not stalled:
-        eta = simple_eta(done, total, arrivals[0].at, now)
-    return Estimate(rate, eta, last if stalled else None, hourly)
+    return Estimate(single, eta, None, hourly)
+
+
+def rank_of(path: str) -> int | None:
+    """The task a shard comes from, by datatrove's names: `00012_00003.parquet` (or `000_00012_...`)."""
+    match = _TASK_FILE.search(path)
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class _Task:
+    uploads: tuple[Arrival, ...]
+    chunk_time: timedelta | None
+    """The median time between its chunks; None until two of them are apart in time."""
+
+    @property
+    def chunk_rows(self) -> float:
+        return statistics.median(arrival.rows for arrival in self.uploads)
+
+
+def _tasks(arrivals: Sequence[Arrival]) -> dict[int, _Task] | None:
+    """The uploads of each task, when the names give the tasks; None when they mostly do not."""
+    streams: dict[int, list[Arrival]] = defaultdict(list)
+    for arrival in arrivals:
+        rank = rank_of(arrival.path)
+        if rank is not None:
+            streams[rank].append(arrival)
+    if sum(len(stream) for stream in streams.values()) < NAMED_SHARE * len(arrivals):
+        return None
+    return {rank: _Task(tuple(stream), _chunk_time(stream)) for rank, stream in streams.items()}
+
+
+def _chunk_time(stream: Sequence[Arrival]) -> timedelta | None:
+    gaps = sorted(later.at - earlier.at for earlier, later in pairwise(stream))
+    gaps = [gap for gap in gaps if gap >= MIN_CHUNK_TIME]
+    return _median(gaps) if gaps else None
+
+
+def _median(durations: Sequence[timedelta]) -> timedelta:
+    return timedelta(seconds=statistics.median(d.total_seconds() for d in durations))
+
+
+def _parallel(
+    tasks: dict[int, _Task], done: int, total: int, now: datetime
+) -> tuple[float | None, Eta | None]:
+    """The job's rate (documents per hour) and ETA from the tasks uploading now."""
+    timed = [task.chunk_time for task in tasks.values() if task.chunk_time is not None]
+    if not timed:
+        return None, None  # every task has shown one chunk: its pace is not known yet
+    typical = _median(timed)
+    per_second = 0.0
+    under_way = 0.0
+    for task in tasks.values():
+        chunk_time = task.chunk_time or typical
+        since = now - task.uploads[-1].at
+        if since > RUNNING_FACTOR * chunk_time:
+            continue  # finished, or stopped: it adds nothing now
+        per_second += task.chunk_rows / chunk_time.total_seconds()
+        under_way += task.chunk_rows * min(1.0, since / chunk_time)
+    if per_second <= 0:
+        return None, None
+    left = max(total - done - under_way, 0.0)
+    finish_at = now + timedelta(seconds=left / per_second)
+    if _started_together(tasks, typical):
+        # Every task is running and has its share to write: the job ends with its slowest task.
+        share = total / len(tasks)
+        finish_at = max(finish_at, *(_task_end(task, share, typical) for task in tasks.values()))
+    return per_second * 3600, Eta(max(finish_at - now, timedelta(0)), max(finish_at, now))
+
+
+def _started_together(tasks: dict[int, _Task], chunk_time: timedelta) -> bool:
+    """All tasks uploaded their first chunk in the first wave: none waits for a slot (no rounds)."""
+    firsts = [task.uploads[0].at for task in tasks.values()]
+    return max(firsts) - min(firsts) < chunk_time and max(tasks) + 1 == len(tasks)
+
+
+def _task_end(task: _Task, share: float, typical: timedelta) -> datetime:
+    """When a task should upload its last chunk, at its own pace, to have written `share` documents."""
+    written = sum(arrival.rows for arrival in task.uploads)
+    chunks_left = max(share - written, 0.0) / task.chunk_rows
+    return task.uploads[-1].at + (task.chunk_time or typical) * chunks_left
 
 
 def simple_eta(done: int, total: int, first_upload: datetime | None, now: datetime) -> Eta | None:
@@ -79,8 +185,9 @@ def simple_eta(done: int, total: int, first_upload: datetime | None, now: dateti
 
 
 def stall_after(arrivals: Sequence[Arrival]) -> timedelta:
-    """How long without a new shard counts as a stall: several typical gaps, and at least an hour."""
-    return max(STALL_FACTOR * _typical_gap(arrivals), MIN_PAUSE)
+    """How long without a new shard counts as a stall: several beats of the job's rhythm, and at least
+    an hour."""
+    return max(STALL_FACTOR * _rhythm(arrivals), MIN_PAUSE)
 
 
 def documents_per_hour(
@@ -97,13 +204,21 @@ def documents_per_hour(
 
 def _stretches(arrivals: Sequence[Arrival]) -> list[list[Arrival]]:
     """The uploads split at every pause much longer than usual, oldest stretch first."""
-    pause = max(GAP_FACTOR * _typical_gap(arrivals), MIN_PAUSE)
+    pause = max(GAP_FACTOR * _rhythm(arrivals), MIN_PAUSE)
     stretches = [[arrivals[0]]]
     for earlier, later in pairwise(arrivals):
         if later.at - earlier.at > pause:
             stretches.append([])
         stretches[-1].append(later)
     return stretches
+
+
+def _rhythm(arrivals: Sequence[Arrival]) -> timedelta:
+    """The job's beat: how long a task takes over a chunk, where the names give tasks; otherwise the
+    usual gap between uploads."""
+    tasks = _tasks(arrivals)
+    timed = [task.chunk_time for task in tasks.values() if task.chunk_time] if tasks else []
+    return _median(timed) if timed else _typical_gap(arrivals)
 
 
 def _typical_gap(arrivals: Sequence[Arrival]) -> timedelta:
@@ -123,7 +238,7 @@ def _rate(stretch: list[Arrival]) -> float | None:
     window = by_time if len(by_time) >= len(by_count) else by_count
     if len(window) < MIN_SHARDS:
         window = stretch[-MIN_SHARDS:]
+    if window[-1].at - window[0].at < MIN_WINDOW:
+        return None  # written all at once: no honest rate
     hours = (window[-1].at - window[0].at) / timedelta(hours=1)
-    if hours <= 0:
-        return None
     return sum(arrival.rows for arrival in window[1:]) / hours

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from progress_card.cli import main
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
-from tests.scenarios import Scenario, scenarios
+from tests.scenarios import Scenario, parallel_scenarios, scenarios
 from tests.support import ssh_settings, write_manifest, write_shard
 
 TOLERANCE = {
@@ -24,10 +24,10 @@ TOLERANCE = {
 
 
 def upload(hub: HubSim, scenario: Scenario) -> None:
+    """Each shard at its commit time: under datatrove's name where the scenario has one."""
     for index, arrival in enumerate(scenario.arrivals):
-        write_shard(
-            hub.repo_dir("acme/gen") / "data" / f"{index:05d}.parquet", arrival.rows, arrival.at.timestamp()
-        )
+        path = arrival.path or f"data/{index:05d}.parquet"
+        write_shard(hub.repo_dir("acme/gen") / path, arrival.rows, arrival.at.timestamp())
 
 
 def update(jobs: Path) -> Result:
@@ -61,6 +61,48 @@ def test_the_first_look_gives_an_eta_within_tolerance(hub: HubSim, tmp_path: Pat
     assert progress.startswith("**default**: [") and " remaining • 📅 " in progress
     assert rate.startswith("<!-- progress-card:rate default -->≈ ")
     assert re.search(r" docs/h • last 24 h: [▁▂▃▄▅▆▇█]{24}$", rate)
+
+
+PARALLEL_TOLERANCE = {
+    "64 tasks, after two waves (30 min)": 0.20,
+    "200 tasks on 50 workers, at 1 h": 0.15,
+    "64 tasks, 2 h chunks, between waves (5.2 h)": 0.12,
+}
+
+
+@pytest.mark.parametrize("name", list(PARALLEL_TOLERANCE), ids=["two-waves", "rounds", "long-chunks"])
+def test_a_parallel_job_seen_for_the_first_time_gets_an_eta_within_its_target(
+    hub: HubSim, tmp_path: Path, name: str
+) -> None:
+    [scenario] = [s for s in parallel_scenarios(datetime.now(timezone.utc)) if s.name == name]
+    assert scenario.truth is not None and scenario.rate is not None
+    upload(hub, scenario)
+    jobs = write_manifest(tmp_path, f"jobs: [{{name: gen, repo: acme/gen, total: {scenario.total}}}]")
+
+    result = update(jobs)
+
+    assert result.exit_code == 0, result.stderr
+    summary = result.stderr.splitlines()[-1]
+    assert "no new shards" not in summary
+    error = abs(remaining(summary) - scenario.truth) / scenario.truth
+    assert error <= PARALLEL_TOLERANCE[name], result.stderr
+    _, rate = card_lines(hub)
+    shown = int(re.sub(r"[^0-9]", "", rate.split("≈ ", 1)[1].split(" docs/h", 1)[0].split(" (")[0]))
+    assert abs(shown - scenario.rate) / scenario.rate <= 0.25
+
+
+def test_after_the_first_wave_the_card_says_it_is_still_estimating(hub: HubSim, tmp_path: Path) -> None:
+    [scenario] = [s for s in parallel_scenarios(datetime.now(timezone.utc)) if "first wave" in s.name]
+    upload(hub, scenario)
+    jobs = write_manifest(tmp_path, f"jobs: [{{name: gen, repo: acme/gen, total: {scenario.total}}}]")
+
+    result = update(jobs)
+
+    assert result.exit_code == 0, result.stderr
+    assert (scenario.done, scenario.total) == (3_200, 64_000)  # one chunk from each of the 64 tasks
+    assert card_lines(hub) == [
+        "**default**: [●○○○○○○○○○○○○○○○○○○○] 5% • 3,200/64,000 docs<br>⏱️ estimating time remaining..."
+    ]  # and no docs/h line
 
 
 @pytest.mark.cluster

@@ -3,9 +3,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from progress_card.counting import Arrival
-from progress_card.estimate import documents_per_hour, estimate, simple_eta, stall_after
+from progress_card.estimate import documents_per_hour, estimate, rank_of, simple_eta, stall_after
 from progress_card.formatting import sparkline
-from tests.scenarios import NOW, Scenario, scenarios
+from tests.scenarios import NOW, Scenario, parallel_scenarios, scenarios
 
 TOLERANCE = {
     "constant rate for 10 h, seen at hour 10": 0.10,
@@ -105,3 +105,80 @@ def test_simple_eta_projects_the_average_since_the_first_upload() -> None:
     assert simple_eta(10, 100, None, NOW) is None
     assert simple_eta(100, 100, NOW - timedelta(hours=1), NOW) is None
     assert simple_eta(10, 100, datetime(2030, 1, 1, tzinfo=timezone.utc), NOW) is None
+
+
+PARALLEL_TOLERANCE = {
+    "64 tasks, after two waves (30 min)": 0.20,
+    "64 tasks, at 1 h": 0.12,
+    "64 tasks, at 3 h": 0.10,
+    "200 tasks on 50 workers, at 1 h": 0.15,
+    "200 tasks on 50 workers, mid-job (4 h)": 0.15,
+    "2,000 tasks, at 1 h": 0.12,
+    "2,000 tasks, steady state (2 h)": 0.10,
+    "late start (repo 5 h older), at 45 min": 0.12,
+    "64 tasks, 2 h chunks, between waves (5.2 h)": 0.12,
+    "64 tasks, 2 h chunks, before the 3rd wave (5.4 h)": 0.12,
+}
+
+
+@pytest.mark.parametrize("name", list(PARALLEL_TOLERANCE))
+def test_a_parallel_job_gets_an_eta_and_a_rate_within_its_target(name: str) -> None:
+    [scenario] = [s for s in parallel_scenarios(NOW) if s.name == name]
+    assert scenario.truth is not None and scenario.rate is not None
+    result = estimate(scenario.arrivals, scenario.done, scenario.total, scenario.now)
+    assert result.eta is not None and result.stalled_since is None
+    assert abs(result.eta.remaining - scenario.truth) / scenario.truth <= PARALLEL_TOLERANCE[name]
+    assert result.rate_per_hour is not None
+    assert abs(result.rate_per_hour - scenario.rate) / scenario.rate <= 0.25
+
+
+def test_after_the_first_wave_alone_there_is_no_estimate_rather_than_a_wrong_one() -> None:
+    [scenario] = [s for s in parallel_scenarios(NOW) if s.name == "64 tasks, after the first wave (15 min)"]
+    result = estimate(scenario.arrivals, scenario.done, scenario.total, scenario.now)
+    assert (result.eta, result.rate_per_hour, result.stalled_since) == (None, None, None)
+
+
+def test_a_healthy_job_between_long_waves_is_not_stalled_and_a_job_whose_waves_stopped_is() -> None:
+    looks = {s.name: s for s in parallel_scenarios(NOW)}
+    for name in (
+        "64 tasks, 2 h chunks, between waves (5.2 h)",
+        "64 tasks, 2 h chunks, before the 3rd wave (5.4 h)",
+    ):
+        scenario = looks[name]
+        assert estimate(scenario.arrivals, scenario.done, scenario.total, scenario.now).stalled_since is None
+        assert stall_after(scenario.arrivals) >= timedelta(hours=5)  # three of its own 2 h chunks
+    soon, later = (
+        looks["64 tasks, uploads stop at 2 h, seen at 2.5 h"],
+        looks["64 tasks, uploads stop at 2 h, seen at 4 h"],
+    )
+    early = estimate(soon.arrivals, soon.done, soon.total, soon.now)
+    assert (
+        early.stalled_since is None and early.eta is None and early.rate_per_hour is None
+    )  # no task is due yet
+    stalled = estimate(later.arrivals, later.done, later.total, later.now)
+    assert stalled.stalled_since == later.arrivals[-1].at
+    assert stalled.eta is None and stalled.rate_per_hour is None
+
+
+def test_chunks_written_all_at_once_give_no_rate() -> None:
+    burst = [
+        Arrival(NOW - timedelta(minutes=5, seconds=-i), 50, f"data/00000_{i:05d}.parquet") for i in range(5)
+    ]
+    result = estimate(burst, 250, 1000, NOW)
+    assert (result.rate_per_hour, result.eta) == (None, None)
+    unnamed = [Arrival(a.at, a.rows) for a in burst]
+    assert estimate(unnamed, 250, 1000, NOW).rate_per_hour is None
+
+
+@pytest.mark.parametrize(
+    ("path", "rank"),
+    [
+        ("data/00012_00003.parquet", 12),
+        ("math/000_00007_00001.parquet", 7),
+        ("data/001_00007_00000.parquet", 7),
+        ("data/train-00000-of-00003.parquet", None),
+        ("data/shard-1.parquet", None),
+    ],
+)
+def test_the_rank_comes_from_datatrove_file_names(path: str, rank: int | None) -> None:
+    assert rank_of(path) == rank
