@@ -287,10 +287,10 @@ def print_table(rows: list[dict[str, object]], args: argparse.Namespace) -> None
     print("|---|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         seconds, requests = float(str(row["seconds"])), int(str(row["requests"]))
+        speed = "1.0×" if row is base else f"{float(str(base['seconds'])) / seconds:.1f}× faster"
         print(
             f"| {row['name']} | {int(str(row['documents'])):,} | {seconds:.2f} | {requests:,} | "
-            f"{float(str(row['peak_mb'])):.1f} | {float(str(base['seconds'])) / seconds:.1f}× faster | "
-            f"{requests / int(str(base['requests'])):.3f} |"
+            f"{float(str(row['peak_mb'])):.1f} | {speed} | {requests / int(str(base['requests'])):.3f} |"
         )
     latency = args.latency_ms / 1000
     for name, shards, total in (
