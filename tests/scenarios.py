@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from progress_card.counting import Arrival
@@ -120,6 +120,9 @@ class Job:
     drop_rate: float = 0.0
     """The share of documents dropped (counted toward their chunk, not written)."""
     stop: timedelta | None = None
+    relaunch: tuple[timedelta, timedelta] | None = None
+    """Stopped this long after the start, relaunched that long after: each task resumes from its
+    checkpoint (the chunk it was writing), as datatrove's do."""
 
     @property
     def total(self) -> int:
@@ -165,6 +168,14 @@ def simulate(job: Job, start: datetime) -> list[Chunk]:
                 chunks.append(Chunk(rank, index, clock, clock + took, size - dropped))
             clock += took
         heapq.heappush(free, clock)
+    if job.relaunch is not None:
+        stopped, gap = start + job.relaunch[0], job.relaunch[1]
+        chunks = [
+            chunk
+            if chunk.uploaded <= stopped
+            else replace(chunk, began=chunk.began + gap, uploaded=chunk.uploaded + gap)
+            for chunk in chunks
+        ]
     stop = start + job.stop if job.stop is not None else None
     uploaded = [chunk for chunk in chunks if stop is None or chunk.uploaded <= stop]
     return sorted(uploaded, key=lambda chunk: (chunk.uploaded, chunk.path))
@@ -231,6 +242,8 @@ def parallel_scenarios(now: datetime) -> list[Scenario]:
     slow = Job(64, 64, 600, 100, 2 * hours, seed=15, stagger=2 * minutes)
     look("64 tasks, 2 h chunks, between waves (5.2 h)", slow, 5.2 * hours)
     look("64 tasks, 2 h chunks, before the 3rd wave (5.4 h)", slow, 5.4 * hours)
+    resumed = Job(64, 64, 1_000, 50, 12 * minutes, seed=17, stagger=minutes, relaunch=(2 * hours, 5 * hours))
+    look("64 tasks, relaunched after a 5 h gap, 1 h later", resumed, 8 * hours)
     dying = Job(64, 64, 1_000, 50, 12 * minutes, seed=16, stagger=minutes, stop=2 * hours)
     look("64 tasks, uploads stop at 2 h, seen at 2.5 h", dying, 2.5 * hours)
     look("64 tasks, uploads stop at 2 h, seen at 4 h", dying, 4 * hours)

@@ -80,7 +80,7 @@ def estimate(
     stretches = _stretches(arrivals)
     tasks = _tasks(stretches[-1])
     if tasks is not None:
-        rate, eta = _parallel(tasks, done, total, now)
+        rate, eta = _parallel(tasks, _written(arrivals), done, total, now)
         return Estimate(rate, eta if done < total else None, None, hourly)
     # The latest stretch, or (when uploads just resumed) the last one long enough to measure.
     single = next((rate for earlier in reversed(stretches) if (rate := _rate(earlier))), None)
@@ -133,7 +133,7 @@ def _median(durations: Sequence[timedelta]) -> timedelta:
 
 
 def _parallel(
-    tasks: dict[int, _Task], done: int, total: int, now: datetime
+    tasks: dict[int, _Task], written: dict[int, int], done: int, total: int, now: datetime
 ) -> tuple[float | None, Eta | None]:
     """The job's rate (documents per hour) and ETA from the tasks uploading now."""
     timed = [task.chunk_time for task in tasks.values() if task.chunk_time is not None]
@@ -156,7 +156,8 @@ def _parallel(
     if _started_together(tasks, typical):
         # Every task is running and has its share to write: the job ends with its slowest task.
         share = total / len(tasks)
-        finish_at = max(finish_at, *(_task_end(task, share, typical) for task in tasks.values()))
+        ends = (_task_end(task, share - written[rank], typical) for rank, task in tasks.items())
+        finish_at = max(finish_at, *ends)
     return per_second * 3600, Eta(max(finish_at - now, timedelta(0)), max(finish_at, now))
 
 
@@ -166,10 +167,19 @@ def _started_together(tasks: dict[int, _Task], chunk_time: timedelta) -> bool:
     return max(firsts) - min(firsts) < chunk_time and max(tasks) + 1 == len(tasks)
 
 
-def _task_end(task: _Task, share: float, typical: timedelta) -> datetime:
-    """When a task should upload its last chunk, at its own pace, to have written `share` documents."""
-    written = sum(arrival.rows for arrival in task.uploads)
-    chunks_left = max(share - written, 0.0) / task.chunk_rows
+def _written(arrivals: Sequence[Arrival]) -> dict[int, int]:
+    """Documents each task has uploaded in all (before a relaunch too)."""
+    written: dict[int, int] = defaultdict(int)
+    for arrival in arrivals:
+        rank = rank_of(arrival.path)
+        if rank is not None:
+            written[rank] += arrival.rows
+    return written
+
+
+def _task_end(task: _Task, left: float, typical: timedelta) -> datetime:
+    """When a task should upload its last chunk, at its own pace, with `left` documents still to write."""
+    chunks_left = max(left, 0.0) / task.chunk_rows
     return task.uploads[-1].at + (task.chunk_time or typical) * chunks_left
 
 

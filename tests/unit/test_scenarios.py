@@ -127,6 +127,18 @@ def test_nothing_is_uploaded_after_the_stop() -> None:
     assert production_rate(chunks, NOW + timedelta(hours=2, minutes=30)) == 0
 
 
+def test_a_relaunched_job_uploads_what_was_left_that_much_later_and_nothing_twice() -> None:
+    hours = timedelta(hours=1)
+    whole = Job(64, 64, 1_000, 50, 12 * MINUTE, seed=6)
+    relaunched = Job(64, 64, 1_000, 50, 12 * MINUTE, seed=6, relaunch=(2 * hours, 5 * hours))
+    before, after = simulate(whole, NOW), simulate(relaunched, NOW)
+    assert sorted(c.path for c in before) == sorted(c.path for c in after)  # each chunk once
+    moved = {c.path: c.uploaded for c in after}
+    for chunk in before:
+        shift = moved[chunk.path] - chunk.uploaded
+        assert shift == (timedelta(0) if chunk.uploaded <= NOW + 2 * hours else 5 * hours)
+
+
 def test_the_true_rate_is_what_the_running_tasks_produce() -> None:
     job = Job(64, 64, 1_000, 50, 12 * MINUTE, seed=7)
     rate = production_rate(simulate(job, NOW), NOW + timedelta(hours=1))
