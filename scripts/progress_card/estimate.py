@@ -74,10 +74,11 @@ def estimate(
     if not arrivals:
         return Estimate(None, None, None, hourly)
     last = arrivals[-1].at
-    stalled = alive and now - last > stall_after(arrivals)
+    beat = _rhythm(arrivals)
+    stalled = alive and now - last > _quiet_for(beat)
     if stalled:
         return Estimate(None, None, last, hourly)  # nothing is being produced: no rate to show
-    stretches = _stretches(arrivals)
+    stretches = _stretches(arrivals, beat)
     tasks = _tasks(stretches[-1])
     if tasks is not None:
         rate, eta = _parallel(tasks, _written(arrivals), done, total, now)
@@ -197,7 +198,11 @@ def simple_eta(done: int, total: int, first_upload: datetime | None, now: dateti
 def stall_after(arrivals: Sequence[Arrival]) -> timedelta:
     """How long without a new shard counts as a stall: several beats of the job's rhythm, and at least
     an hour."""
-    return max(STALL_FACTOR * _rhythm(arrivals), MIN_PAUSE)
+    return _quiet_for(_rhythm(arrivals))
+
+
+def _quiet_for(beat: timedelta) -> timedelta:
+    return max(STALL_FACTOR * beat, MIN_PAUSE)
 
 
 def documents_per_hour(
@@ -212,9 +217,9 @@ def documents_per_hour(
     return tuple(buckets)
 
 
-def _stretches(arrivals: Sequence[Arrival]) -> list[list[Arrival]]:
-    """The uploads split at every pause much longer than usual, oldest stretch first."""
-    pause = max(GAP_FACTOR * _rhythm(arrivals), MIN_PAUSE)
+def _stretches(arrivals: Sequence[Arrival], beat: timedelta) -> list[list[Arrival]]:
+    """The uploads split at every pause much longer than the job's beat, oldest stretch first."""
+    pause = max(GAP_FACTOR * beat, MIN_PAUSE)
     stretches = [[arrivals[0]]]
     for earlier, later in pairwise(arrivals):
         if later.at - earlier.at > pause:
