@@ -72,8 +72,8 @@ def count_documents(
     """Sum the footers' row counts of every shard under `folder`.
 
     Shards that `memory` knows (same path, content and size) are not read again; the others are
-    read many at once, and remembered, saved every few hundred (and few seconds). A shard whose footer cannot be
-    parsed is reported in `unreadable`, never counted as zero. When the count cannot finish (the
+    read many at once, and remembered, saved every few hundred (and few seconds). A shard whose
+    footer cannot be parsed is reported in `unreadable`, never counted as zero. When the count cannot finish (the
     storage keeps failing: JobError; the rate-limit budget is spent: StillCounting; the run is
     stopped: Stopped), what was read is saved, and the error says how far it got.
     """

@@ -10,7 +10,7 @@ Every call is retried on failures that may pass.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,12 +21,12 @@ import httpx2
 import urllib3
 from huggingface_hub import CommitOperationAdd, HfApi, RepoFile, set_client_factory
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
-from huggingface_hub.utils import build_hf_headers, parse_ratelimit_headers
+from huggingface_hub.utils import build_hf_headers
 from huggingface_hub.utils._http import hf_request_event_hook
 from requests.utils import parse_header_links
 
 from . import __version__
-from .quota import RateLimits, bucket_of, retry_after
+from .quota import RateLimits, bucket_of, is_refusal, retry_after
 from .storage import CARD_PATH, CardConflict, JobError, RepoNotFound, Shard, card_text
 from .transport import RETRYABLE_STATUSES, RateLimited, Retryable, RetryPolicy, Transport, retrying
 
@@ -82,10 +82,9 @@ class HubClient:
                 return function()
             except HfHubHTTPError as error:
                 status = error.response.status_code if error.response is not None else None
-                if status == 429 and error.response is not None and _rate_limit(error.response.headers):
-                    raise RateLimited(
-                        f"{what}: rate-limited by the Hub"
-                    ) from None  # waited for by the limits
+                if status == 429 and error.response is not None and is_refusal(error.response.headers):
+                    # Already recorded by the limits, which do the waiting: not a failed attempt.
+                    raise RateLimited(f"{what}: rate-limited by the Hub") from None
                 if status in RETRYABLE_STATUSES and error.response is not None:
                     wait = retry_after(error.response.headers)
                     raise Retryable(f"{what}: the Hub answered {status}", wait) from None
@@ -251,12 +250,6 @@ class HubSnapshot:
     def _url(self, path: str) -> str:
         client = self.repo.client
         return f"{client.endpoint}/datasets/{self.repo.repo_id}/resolve/{self.revision}/{quote(path)}"
-
-
-def _rate_limit(headers: Mapping[str, str]) -> bool:
-    """Whether a 429 names the window to wait for, or a time to wait: the rate limits wait, not the retries."""
-    info = parse_ratelimit_headers(headers)
-    return (info is not None and info.remaining == 0) or retry_after(headers) is not None
 
 
 def _is_parquet_file(entry: Any) -> bool:

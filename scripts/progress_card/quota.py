@@ -86,7 +86,7 @@ class RateLimits:
         self._stopping = False
 
     def stop(self) -> None:
-        """End every wait now and refuse new ones: waiting workers raise Stopped."""
+        """End every wait now, and every later one: waiting workers raise Stopped."""
         with self._condition:
             self._stopping = True
             self._condition.notify_all()
@@ -134,14 +134,13 @@ class RateLimits:
                 window.probing = False
             elif status is not None:
                 window.probing = False  # answered without a word on limits: nothing to wait for
-            asked = retry_after(headers)
-            refused = status == 429 and ((info is not None and info.remaining == 0) or asked is not None)
+            refused = status == 429 and headers is not None and is_refusal(headers)
             if refused:
                 self.refusals += 1
-                wait = info.reset_in_seconds + RESET_MARGIN if info and info.remaining == 0 else asked
-                self._close(bucket, window, now, wait or 0.0)
-            elif info is not None and info.remaining == 0:
+            if info is not None and info.remaining == 0:  # refused or not, the window is spent
                 self._close(bucket, window, now, info.reset_in_seconds + RESET_MARGIN)
+            elif refused:
+                self._close(bucket, window, now, retry_after(headers) or 0.0)
             self._condition.notify_all()
             return refused
 
@@ -178,6 +177,13 @@ def _seconds(seconds: float) -> str:
         return f"{whole // 60} min"
     minutes, rest = divmod(whole, 60)
     return f"{minutes}m {rest}s" if minutes else f"{rest}s"
+
+
+def is_refusal(headers: Mapping[str, str]) -> bool:
+    """Whether a 429 with these headers is a rate limit to wait for: it names an exhausted window, or
+    a time to wait. (A bare 429 is left to the retries.)"""
+    info = parse_ratelimit_headers(headers)
+    return (info is not None and info.remaining == 0) or retry_after(headers) is not None
 
 
 def retry_after(headers: Mapping[str, str] | None) -> float | None:
