@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 
 from progress_card.cli import main
 from tests.cluster import LoopbackCluster
+from tests.hubsim import HubSim
 
 ROOT = Path(__file__).parents[1]
 
@@ -90,6 +91,11 @@ def ssh_settings(cluster: LoopbackCluster, **extra: object) -> str:
         **extra,
     }
     return json.dumps(settings)
+
+
+def card(hub: HubSim, repo_id: str = "acme/gen") -> str:
+    """The dataset card as it is on the Hub simulator now."""
+    return (hub.repo_dir(repo_id) / "README.md").read_text(encoding="utf-8")
 
 
 def update(jobs: Path, *args: str) -> Result:

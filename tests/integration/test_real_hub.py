@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.hubsim import Fault, HubSim
-from tests.support import environment, parquet_bytes, update, write_manifest, write_shard
+from tests.support import card, environment, parquet_bytes, update, write_manifest, write_shard
 
 TOKEN = "hf_RealHubTestToken0123456789"
 BOUNDED = re.compile(r"^bytes=\d+-\d+$")
@@ -32,10 +32,6 @@ def shards(hub: HubSim, count: int, rows: int = 10, repo: str = "acme/gen") -> N
 
 def manifest(tmp_path: Path, total: int) -> Path:
     return write_manifest(tmp_path, f"jobs:\n  - {{name: gen, repo: acme/gen, total: {total}}}\n")
-
-
-def card(hub: HubSim) -> str:
-    return (hub.repo_dir("acme/gen") / "README.md").read_text(encoding="utf-8")
 
 
 def footer_reads(hub: HubSim, status: int = 206) -> list[str]:

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from progress_card.cli import main
 from tests.hubsim import HubSim
-from tests.support import parquet_bytes, write_manifest, write_shard
+from tests.support import card, parquet_bytes, write_manifest, write_shard
 
 HOUR = 3600.0
 
@@ -37,10 +37,6 @@ def shards(hub: HubSim, repo_id: str, folder: str, rows: list[int], every: float
             count,
             now - 600 - (len(rows) - 1 - index) * every,
         )
-
-
-def card(hub: HubSim, repo_id: str) -> str:
-    return (hub.repo_dir(repo_id) / "README.md").read_text(encoding="utf-8")
 
 
 def progress_line(text: str, config: str) -> str:
