@@ -2,7 +2,7 @@
 
 All the questions for one host go in one small shell script (squeue for each Slurm job; for
 each stats path: does the file exist, and its content; for each datatrove logging folder: how
-many completions, and executor.json). Every value in the script is validated
+many completions, executor.json and ranks_to_run.json). Every value in the script is validated
 and shell-quoted; the answers come back between marker lines that carry a random nonce.
 """
 
@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from .slurm import JobState, Liveness, parse_squeue, squeue_argv
 from .ssh import SshClient, SshSettings, explain_failure
 from .stats import STATS_SIZE_LIMIT, Presence, StatsProbe
-from .tasks import EXECUTOR_SIZE_LIMIT, TaskProgress, tasks_total
+from .tasks import EXECUTOR_SIZE_LIMIT, RANKS_SIZE_LIMIT, TaskProgress, progress
+
+_LAUNCH_FILES = (
+    ("executor", "executor.json", EXECUTOR_SIZE_LIMIT),
+    ("ranks", "ranks_to_run.json", RANKS_SIZE_LIMIT),
+)
+"""The logging folder's files read whole: (section kind, file name, size limit)."""
 
 
 @dataclass(frozen=True)
@@ -70,18 +76,17 @@ def build_script(questions: Sequence[Question], nonce: str) -> str:
             )
         if question.logging_dir is not None:
             folder = _absolute(question.logging_dir).rstrip("/") or "/"
-            completions, executor = (
-                shlex.quote(f"{folder}/completions"),
-                shlex.quote(f"{folder}/executor.json"),
-            )
+            completions = shlex.quote(f"{folder}/completions")
             lines.append(
                 f"if [ -d {completions} ]; then find {completions} -mindepth 1 -maxdepth 1 -type f | wc -l; "
                 f"else echo 0; fi; printf '\\n{mark} completions {index} %s\\n' \"$?\""
             )
-            lines.append(
-                f"if [ -f {executor} ] && [ -r {executor} ]; then head -c {EXECUTOR_SIZE_LIMIT} < {executor} | base64; "
-                f"printf '\\n{mark} executor {index} found\\n'; else printf '\\n{mark} executor {index} missing\\n'; fi"
-            )
+            for kind, name, limit in _LAUNCH_FILES:
+                file = shlex.quote(f"{folder}/{name}")
+                lines.append(
+                    f"if [ -f {file} ] && [ -r {file} ]; then head -c {limit} < {file} | base64; "
+                    f"printf '\\n{mark} {kind} {index} found\\n'; else printf '\\n{mark} {kind} {index} missing\\n'; fi"
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -142,18 +147,21 @@ def _stats(path: str, section: tuple[str, str]) -> StatsProbe:
 
 
 def _tasks(sections: dict[tuple[str, int], tuple[str, str]], index: int) -> TaskProgress | None:
-    """Completions counted and executor.json read; None when the answer did not come back whole."""
+    """Completions counted and the launch files read; None when the answer did not come back whole."""
     counted = sections.get(("completions", index))
-    executor = sections.get(("executor", index))
-    if counted is None or executor is None or counted[0] != "0" or not counted[1].strip().isdigit():
+    if counted is None or counted[0] != "0" or not counted[1].strip().isdigit():
         return None
-    total = None
-    if executor[0] == "found":
+    contents: list[bytes | None] = []
+    for kind, _, _ in _LAUNCH_FILES:
+        section = sections.get((kind, index))
+        if section is None:
+            return None
         try:
-            total = tasks_total(base64.b64decode("".join(executor[1].split()), validate=True))
+            found = section[0] == "found"
+            contents.append(base64.b64decode("".join(section[1].split()), validate=True) if found else None)
         except (binascii.Error, ValueError):
             return None
-    return TaskProgress(int(counted[1].strip()), total)
+    return progress(int(counted[1].strip()), *contents)
 
 
 def _unknown(question: Question, reason: str) -> Answer:

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import Enum
 
 from .cluster import Answer, Question, ask
 from .slurm import JobState, Liveness
 from .ssh import SshClient, SshConfigError, SshSettings
 from .stats import Presence, StatsProbe, probe_url
-from .tasks import TaskProgress, probe_folder_url
+from .tasks import Launch, TaskProgress, probe_folder_url
 
 
 class Outcome(str, Enum):
@@ -34,6 +35,14 @@ class Verdict:
     stats: bytes | None = None
     tasks: TaskProgress | None = None
     """Tasks done in datatrove's logging folder, when the job has one and it could be read."""
+    started_at: datetime | None = None
+    """When Slurm started the job's first task, when it says."""
+
+    @property
+    def launch(self) -> Launch:
+        """How the job's tasks run, as far as the cluster says."""
+        tasks = self.tasks or TaskProgress(0, None)
+        return Launch(self.started_at, tasks.total, tasks.workers, tasks.ranks)
 
 
 RUNNING = Verdict()
@@ -121,7 +130,8 @@ class FinishDetector:
             if watch.logging_dir is not None and not watch.logs_on_cluster:
                 tasks = self._read_logs(watch.logging_dir)
             verdict = decide(watch.slurm_job_id, watch.stats_path is not None, stats, answer.slurm, tasks)
-            verdicts[watch.job] = replace(verdict, tasks=tasks)
+            started = answer.slurm.started_at if answer.slurm is not None else None
+            verdicts[watch.job] = replace(verdict, tasks=tasks, started_at=started)
         return verdicts
 
     def _ask_clusters(self, watches: Sequence[Watch]) -> dict[str, Answer]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Collection
+from datetime import datetime
 from pathlib import Path
 
 from .slurm import Slurm, StatePredicate
@@ -103,6 +104,10 @@ class LoopbackCluster:
     def squeue_rows(self, job_id: str) -> list[tuple[str, str]]:
         """`(id, state)` lines of `squeue --states=all`; [] once Slurm forgot the job."""
         return self.slurm.squeue_rows(job_id)
+
+    def start_time(self, job_id: str) -> datetime:
+        """When Slurm started the job, in UTC."""
+        return self.slurm.start_time(job_id)
 
     def squeue_states(self, job_id: str) -> list[str]:
         """States of `squeue --states=all` lines; [] once Slurm forgot the job."""

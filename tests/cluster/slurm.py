@@ -7,6 +7,7 @@ import pwd
 import subprocess
 import time
 from collections.abc import Callable, Collection
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .procs import Daemon, describe, poll, run
@@ -143,6 +144,18 @@ class Slurm:
             if task:
                 rows.append((task, state.strip()))
         return rows
+
+    def start_time(self, job_id: str) -> datetime:
+        """When Slurm started the job (its `%S`, in UTC, to the second)."""
+        result = run(
+            [binary("squeue"), "--noheader", "--format=%S", f"--jobs={job_id}"],
+            env={**self.env, "TZ": "UTC"},
+            timeout=10,
+        )
+        if result.returncode != 0:
+            raise SlurmError(f"squeue failed\n{describe(result)}")
+        first = result.stdout.split()[0]
+        return datetime.strptime(first, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
 
     def squeue_states(self, job_id: str) -> list[str]:
         """The state of each line `squeue --states=all` shows for the job; [] once Slurm forgot it."""

@@ -13,6 +13,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from progress_card.cli import main
+from progress_card.finish import FinishDetector, Watch
+from progress_card.manifest import load_manifest
+from progress_card.ssh import SshClient
+from progress_card.tasks import Launch
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
 from tests.support import datatrove_stats, ssh_settings, write_manifest, write_shard
@@ -306,3 +310,33 @@ def test_tasks_done_are_read_from_the_logging_folder_on_the_cluster(
     assert result.exit_code == 0, result.stderr
     assert last_line(result).startswith("gen: 63/100 docs (63%), tasks 3/8, ETA ")
     assert "63% • 63/100 docs • tasks 3/8<br>⏱️ " in card_line(hub, "default")
+
+
+def test_the_launch_comes_back_in_the_same_round_trip(cluster: LoopbackCluster, tmp_path: Path) -> None:
+    logs = cluster.shared_dir / f"launch {tmp_path.name}"
+    (logs / "completions").mkdir(parents=True)
+    (logs / "executor.json").write_text(json.dumps({"world_size": 96, "tasks": 96, "workers": 64}))
+    (logs / "ranks_to_run.json").write_text(json.dumps(list(range(64, 96))))
+    job = cluster.sbatch(wrap="sleep 60")
+    try:
+        cluster.wait_for(job, {"RUNNING"})
+        manifest = load_manifest(
+            jobs_file(
+                tmp_path,
+                cluster,
+                f"  - {{name: gen, slurm_job_id: {job}, logging_dir: {json.dumps(str(logs))}}}",
+            )
+        )
+        connections = cluster.accepted_connections()
+        with SshClient() as ssh:
+            [watch] = [
+                Watch(j.name, j.slurm_job_id, j.stats_path, j.ssh, j.logging_dir) for j in manifest.jobs
+            ]
+            verdict = FinishDetector(ssh).verdicts([watch])["gen"]
+        started = cluster.start_time(job)
+    finally:
+        cluster.scancel(job)
+
+    assert cluster.accepted_connections() == connections + 1
+    assert verdict.outcome is None and verdict.started_at == started
+    assert verdict.launch == Launch(started, 96, 64, frozenset(range(64, 96)))

@@ -12,7 +12,10 @@ def test_every_value_is_quoted_and_nothing_unvalidated_reaches_the_script() -> N
         [Question("a", "42", "/data/it's a $(touch /tmp/pwned) `x`/stats.json"), Question("b", "7", None)],
         "feedface",
     )
-    assert "squeue --noheader --states=all '--format=%i %T' --jobs=42 2>&1" in script
+    assert (
+        "env TZ=UTC SLURM_TIME_FORMAT=standard squeue --noheader --states=all '--format=%i %T %S' --jobs=42 2>&1"
+        in script
+    )
     assert "'/data/it'\"'\"'s a $(touch /tmp/pwned) `x`/stats.json'" in script
 
 

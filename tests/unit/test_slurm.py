@@ -1,10 +1,21 @@
+from datetime import datetime, timezone
+
 import pytest
 
 from progress_card.slurm import JobState, Liveness, parse_squeue, squeue_argv
 
 
 def test_the_command_asks_for_every_state_with_a_fixed_format() -> None:
-    assert squeue_argv("4242") == ["squeue", "--noheader", "--states=all", "--format=%i %T", "--jobs=4242"]
+    assert squeue_argv("4242") == [
+        "env",
+        "TZ=UTC",
+        "SLURM_TIME_FORMAT=standard",
+        "squeue",
+        "--noheader",
+        "--states=all",
+        "--format=%i %T %S",
+        "--jobs=4242",
+    ]
 
 
 @pytest.mark.parametrize("job_id", ["", "12a", "1;rm -rf /", "$(id)", "12_3", "-1", "1 2"])
@@ -16,30 +27,58 @@ def test_only_digits_become_a_job_id(job_id: str) -> None:
 @pytest.mark.parametrize(
     ("output", "expected"),
     [
-        ("123 RUNNING\n", JobState(Liveness.ALIVE, "RUNNING")),
-        ("123 PENDING\n", JobState(Liveness.ALIVE, "PENDING")),
-        ("123_[2-3%2] PENDING\n123_1 RUNNING\n123_0 RUNNING\n", JobState(Liveness.ALIVE, "RUNNING")),
-        ("123_[4-9%2] PENDING\n123_3 COMPLETED\n", JobState(Liveness.ALIVE, "PENDING")),
-        ("\n123 COMPLETING\n\n", JobState(Liveness.ALIVE, "COMPLETING")),
-        ("123 SUSPENDED\n", JobState(Liveness.ALIVE, "SUSPENDED")),
-        ("123 REQUEUED\n", JobState(Liveness.ALIVE, "REQUEUED")),
-        ("123 CONFIGURING\n", JobState(Liveness.ALIVE, "CONFIGURING")),
-        ("123 COMPLETED\n", JobState(Liveness.ENDED, "COMPLETED")),
-        ("123_0 COMPLETED\n123_1 COMPLETED\n", JobState(Liveness.ENDED, "COMPLETED")),
-        ("123_0 COMPLETED\n123_1 FAILED\n123_2 CANCELLED\n", JobState(Liveness.ENDED, "FAILED")),
-        ("123_0 COMPLETED\n123_1 TIMEOUT\n", JobState(Liveness.ENDED, "TIMEOUT")),
-        ("123 CANCELLED\n", JobState(Liveness.ENDED, "CANCELLED")),
-        ("123 OUT_OF_MEMORY\n", JobState(Liveness.ENDED, "OUT_OF_MEMORY")),
-        ("123 NODE_FAIL\n", JobState(Liveness.ENDED, "NODE_FAIL")),
-        ("123 PREEMPTED\n", JobState(Liveness.ENDED, "PREEMPTED")),
-        ("123 BOOT_FAIL\n", JobState(Liveness.ENDED, "BOOT_FAIL")),
-        ("123 DEADLINE\n", JobState(Liveness.ENDED, "DEADLINE")),
+        ("123 RUNNING 2026-12-01T14:02:00\n", JobState(Liveness.ALIVE, "RUNNING")),
+        ("123 PENDING N/A\n", JobState(Liveness.ALIVE, "PENDING")),
+        (
+            "123_[2-3%2] PENDING N/A\n123_1 RUNNING 2026-12-01T14:02:00\n123_0 RUNNING 2026-12-01T14:02:00\n",
+            JobState(Liveness.ALIVE, "RUNNING"),
+        ),
+        (
+            "123_[4-9%2] PENDING N/A\n123_3 COMPLETED 2026-12-01T14:02:00\n",
+            JobState(Liveness.ALIVE, "PENDING"),
+        ),
+        ("\n123 COMPLETING 2026-12-01T14:02:00\n\n", JobState(Liveness.ALIVE, "COMPLETING")),
+        ("123 SUSPENDED 2026-12-01T14:02:00\n", JobState(Liveness.ALIVE, "SUSPENDED")),
+        ("123 REQUEUED 2026-12-01T14:02:00\n", JobState(Liveness.ALIVE, "REQUEUED")),
+        ("123 CONFIGURING 2026-12-01T14:02:00\n", JobState(Liveness.ALIVE, "CONFIGURING")),
+        ("123 COMPLETED 2026-12-01T14:02:00\n", JobState(Liveness.ENDED, "COMPLETED")),
+        (
+            "123_0 COMPLETED 2026-12-01T14:02:00\n123_1 COMPLETED 2026-12-01T14:02:00\n",
+            JobState(Liveness.ENDED, "COMPLETED"),
+        ),
+        (
+            "123_0 COMPLETED 2026-12-01T14:02:00\n123_1 FAILED 2026-12-01T14:02:00\n123_2 CANCELLED 2026-12-01T14:02:00\n",
+            JobState(Liveness.ENDED, "FAILED"),
+        ),
+        (
+            "123_0 COMPLETED 2026-12-01T14:02:00\n123_1 TIMEOUT 2026-12-01T14:02:00\n",
+            JobState(Liveness.ENDED, "TIMEOUT"),
+        ),
+        ("123 CANCELLED 2026-12-01T14:02:00\n", JobState(Liveness.ENDED, "CANCELLED")),
+        ("123 OUT_OF_MEMORY 2026-12-01T14:02:00\n", JobState(Liveness.ENDED, "OUT_OF_MEMORY")),
+        ("123 NODE_FAIL 2026-12-01T14:02:00\n", JobState(Liveness.ENDED, "NODE_FAIL")),
+        ("123 PREEMPTED 2026-12-01T14:02:00\n", JobState(Liveness.ENDED, "PREEMPTED")),
+        ("123 BOOT_FAIL 2026-12-01T14:02:00\n", JobState(Liveness.ENDED, "BOOT_FAIL")),
+        ("123 DEADLINE 2026-12-01T14:02:00\n", JobState(Liveness.ENDED, "DEADLINE")),
         ("", JobState(Liveness.GONE)),
         ("\n\n", JobState(Liveness.GONE)),
     ],
 )
 def test_squeue_answers_after_exit_0(output: str, expected: JobState) -> None:
-    assert parse_squeue("123", 0, output) == expected
+    answer = parse_squeue("123", 0, output)
+    assert (answer.liveness, answer.state, answer.detail) == (expected.liveness, expected.state, "")
+
+
+def test_the_start_is_the_first_task_that_started_never_a_pending_forecast() -> None:
+    output = (
+        "123_[4-9%2] PENDING 2026-12-01T09:00:00\n"
+        "123_1 RUNNING 2026-12-01T14:05:00\n"
+        "123_0 COMPLETED 2026-12-01T14:02:00\n"
+    )
+    assert parse_squeue("123", 0, output).started_at == datetime(2026, 12, 1, 14, 2, tzinfo=timezone.utc)
+    assert parse_squeue("123", 0, "123 PENDING 2026-12-02T00:00:00\n").started_at is None
+    assert parse_squeue("123", 0, "123 RUNNING Unknown\n").started_at is None
+    assert parse_squeue("123", 0, "123 FAILED 2026-12-01T14:02:00\n").started_at is not None
 
 
 def test_an_invalid_job_id_means_the_job_is_gone() -> None:
@@ -56,10 +95,14 @@ def test_an_invalid_job_id_means_the_job_is_gone() -> None:
             "squeue exited with 1",
         ),
         (127, "sh: 1: squeue: not found\n", "squeue exited with 127"),
-        (0, "1234 RUNNING\n", "unexpected squeue output: '1234 RUNNING'"),
-        (0, "123 RUNNING extra\n", "unexpected squeue output"),
-        (0, "JOBID STATE\n123 RUNNING\n", "unexpected squeue output: 'JOBID STATE'"),
-        (0, "123 LOST_IN_SPACE\n", "unknown Slurm state LOST_IN_SPACE"),
+        (0, "1234 RUNNING N/A\n", "unexpected squeue output: '1234 RUNNING N/A'"),
+        (0, "123 RUNNING N/A extra\n", "unexpected squeue output"),
+        (
+            0,
+            "JOBID STATE START_TIME\n123 RUNNING N/A\n",
+            "unexpected squeue output: 'JOBID STATE START_TIME'",
+        ),
+        (0, "123 LOST_IN_SPACE N/A\n", "unknown Slurm state LOST_IN_SPACE"),
     ],
 )
 def test_anything_else_is_unknown_never_finished(exit_code: int, output: str, detail: str) -> None:

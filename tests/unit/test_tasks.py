@@ -5,7 +5,7 @@ from pathlib import Path
 
 from progress_card.card import describe_progress, progress_line, shown
 from progress_card.cluster import Question, build_script, parse_sections
-from progress_card.tasks import TaskProgress, tasks_total
+from progress_card.tasks import TaskProgress, progress, ranks_to_run, tasks_total, workers_limit
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 
@@ -21,6 +21,26 @@ def test_the_task_count_comes_from_datatrove_executor_json() -> None:
         b'{"tasks": true}',
     ):
         assert tasks_total(content) is None
+
+
+def test_executor_json_says_how_many_tasks_run_at_once_when_fewer_than_all() -> None:
+    assert workers_limit(json.dumps({"world_size": 200, "tasks": 200, "workers": 50}).encode()) == 50
+    assert workers_limit(json.dumps({"world_size": 200, "workers": -1}).encode()) is None  # datatrove: all
+    assert workers_limit(json.dumps({"world_size": 8, "workers": 8}).encode()) is None
+    assert workers_limit(b"not json") is None
+
+
+def test_ranks_to_run_is_the_list_of_ranks_a_launch_runs() -> None:
+    assert ranks_to_run(b"[2, 3, 7]") == frozenset({2, 3, 7})
+    assert ranks_to_run(b"[]") == frozenset()
+    for content in (b"{}", b"[1, -1]", b'["1"]', b"[true]", b"nope"):
+        assert ranks_to_run(content) is None
+
+
+def test_the_launch_files_together() -> None:
+    executor = json.dumps({"world_size": 96, "workers": 64}).encode()
+    assert progress(64, executor, b"[64, 65]") == TaskProgress(64, 96, 64, frozenset({64, 65}))
+    assert progress(0, None, None) == TaskProgress(0, None)
 
 
 def test_tasks_show_beside_the_documents_and_the_line_still_parses() -> None:
@@ -46,7 +66,8 @@ def test_the_remote_script_counts_completions_and_reads_executor_json(tmp_path: 
     (logs / "completions").mkdir(parents=True)
     for rank in (0, 2, 3):
         (logs / "completions" / f"{rank:05d}").touch()
-    (logs / "executor.json").write_text(json.dumps({"world_size": 8}))
+    (logs / "executor.json").write_text(json.dumps({"world_size": 8, "workers": 4}))
+    (logs / "ranks_to_run.json").write_text("[1, 4, 5, 6, 7]")
     empty = tmp_path / "fresh"
     script = build_script(
         [Question("a", None, None, str(logs)), Question("b", None, None, str(empty))], "feed"
@@ -55,4 +76,6 @@ def test_the_remote_script_counts_completions_and_reads_executor_json(tmp_path: 
     sections = parse_sections(done.stdout, "feed")
     assert sections[("completions", 0)] == ("0", "3")
     assert sections[("executor", 0)][0] == "found"
+    assert sections[("ranks", 0)][0] == "found"
     assert sections[("completions", 1)] == ("0", "0") and sections[("executor", 1)] == ("missing", "")
+    assert sections[("ranks", 1)] == ("missing", "")
