@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from progress_card.counting import Arrival
+from progress_card.tasks import UNKNOWN_LAUNCH, Launch
 
 RATE = 600
 """Documents per hour at the steady pace: a shard of 60 documents every 6 minutes."""
@@ -44,6 +45,8 @@ class Scenario:
     """When the simulated job started (its tasks were launched)."""
     created: datetime | None = None
     """When the dataset repo was created: as the job starts, or hours before it (a late start)."""
+    launch: Launch = UNKNOWN_LAUNCH
+    """What Slurm and the logging folder say of the (latest) launch; nothing for the single streams."""
 
     @property
     def done(self) -> int:
@@ -121,8 +124,9 @@ class Job:
     """The share of documents dropped (counted toward their chunk, not written)."""
     stop: timedelta | None = None
     relaunch: tuple[timedelta, timedelta] | None = None
-    """Stopped this long after the start, relaunched that long after: each task resumes from its
-    checkpoint (the chunk it was writing), as datatrove's do."""
+    """Stopped this long after the start, relaunched that long after: each task not done by then
+    resumes from its checkpoint (the chunk it was writing), as datatrove's do; the done ones are
+    not run again (ranks_to_run.json holds the others)."""
 
     @property
     def total(self) -> int:
@@ -181,6 +185,19 @@ def simulate(job: Job, start: datetime) -> list[Chunk]:
     return sorted(uploaded, key=lambda chunk: (chunk.uploaded, chunk.path))
 
 
+def launch_of(job: Job, start: datetime, chunks: list[Chunk], now: datetime) -> Launch:
+    """What Slurm (the start of the array's first task) and the logging folder (executor.json,
+    ranks_to_run.json) say at `now` of the launch running then."""
+    workers = job.workers if job.workers < job.tasks else None
+    ranks = frozenset(range(job.tasks))
+    if job.relaunch is not None and now >= start + sum(job.relaunch, timedelta(0)):
+        stopped = start + job.relaunch[0]
+        relaunched = stopped + job.relaunch[1]
+        ranks = frozenset(chunk.rank for chunk in chunks if chunk.uploaded > relaunched)
+        return Launch(relaunched, job.tasks, workers, ranks)
+    return Launch(start, job.tasks, workers, ranks)
+
+
 def finished_at(chunks: list[Chunk], total: int) -> datetime:
     """When the uploaded count reaches `total`, or the last upload when drops keep it below."""
     done = 0
@@ -223,7 +240,8 @@ def parallel_scenarios(now: datetime) -> list[Scenario]:
         stalled = job.stop is not None and job.stop < after
         truth = None if stalled else finished_at(chunks, job.total) - now
         rate = None if stalled else production_rate(chunks, now)
-        result.append(Scenario(name, seen, job.total, now, truth, rate, job, start, start - repo_age))
+        launch = launch_of(job, start, chunks, now)
+        result.append(Scenario(name, seen, job.total, now, truth, rate, job, start, start - repo_age, launch))
 
     minutes, hours = timedelta(minutes=1), timedelta(hours=1)
     wide = Job(64, 64, 1_000, 50, 12 * minutes, seed=11, stagger=minutes)
@@ -240,10 +258,13 @@ def parallel_scenarios(now: datetime) -> list[Scenario]:
     late = Job(100, 100, 2_000, 100, 10 * minutes, seed=14, stagger=2 * minutes)
     look("late start (repo 5 h older), at 45 min", late, 45 * minutes, repo_age=5 * hours)
     slow = Job(64, 64, 600, 100, 2 * hours, seed=15, stagger=2 * minutes)
+    look("64 tasks, 2 h chunks, after the first wave (3 h)", slow, 3 * hours)
     look("64 tasks, 2 h chunks, between waves (5.2 h)", slow, 5.2 * hours)
     look("64 tasks, 2 h chunks, before the 3rd wave (5.4 h)", slow, 5.4 * hours)
     resumed = Job(64, 64, 1_000, 50, 12 * minutes, seed=17, stagger=minutes, relaunch=(2 * hours, 5 * hours))
     look("64 tasks, relaunched after a 5 h gap, 1 h later", resumed, 8 * hours)
+    tail = Job(96, 64, 1_000, 50, 12 * minutes, seed=18, stagger=minutes, relaunch=(5 * hours, 2 * hours))
+    look("96 tasks on 64 workers, the unfinished 32 relaunched, 40 min later", tail, 7.67 * hours)
     dying = Job(64, 64, 1_000, 50, 12 * minutes, seed=16, stagger=minutes, stop=2 * hours)
     look("64 tasks, uploads stop at 2 h, seen at 2.5 h", dying, 2.5 * hours)
     look("64 tasks, uploads stop at 2 h, seen at 4 h", dying, 4 * hours)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from textwrap import dedent
 
@@ -12,7 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from click.testing import CliRunner, Result
 
-from progress_card.cli import main
+from progress_card.cli import main, services
+from progress_card.hub import HubClient
+from progress_card.manifest import load_manifest
+from progress_card.report import Report
+from progress_card.run import run
+from progress_card.ssh import SshClient
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
 
@@ -101,6 +107,14 @@ def card(hub: HubSim, repo_id: str = "acme/gen") -> str:
 def update(jobs: Path, *args: str) -> Result:
     """`progress-card update --jobs JOBS ARGS...` in this process, as a user would type it."""
     return CliRunner().invoke(main, ["update", "--jobs", str(jobs), *args], catch_exceptions=False)
+
+
+def update_at(jobs: Path, now: datetime) -> Report:
+    """One update through the core with the clock at `now`, with the real clients `update` builds,
+    an empty state folder beside the manifest."""
+    manifest = load_manifest(jobs)
+    with SshClient() as ssh:
+        return run(manifest.jobs, services(manifest.path, HubClient(), ssh, jobs.parent / "state"), now=now)
 
 
 def environment(**extra: str) -> dict[str, str]:

@@ -134,24 +134,14 @@ def update(
     )
     limits = RateLimits(budget=quota_wait)
     hub = HubClient(timeout=timeout, retry=RetryPolicy(total_seconds=give_up_after), limits=limits)
-    totals = InputTotals.in_folder(state_dir)
     with (
         redact.guarding(logging.getLogger().handlers),
         _StopOnSignal(limits.stop) as stop,
         SshClient() as ssh,
     ):
-        detector = FinishDetector(ssh)
-        services = Services(
-            open_repo=lambda location: _open_repo(hub, location),
-            resolve_total=lambda job: resolve_total(job, hub, totals),
-            verdicts=lambda jobs: detector.verdicts([_watch(job) for job in jobs]),
-            mark=lambda mark: _mark(manifest.path, mark),
-            memory=lambda job: ShardMemory.in_folder(state_dir, f"{_url(job.output)}/{job.folder}"),
-            workers=hub.pool_size,
-        )
         report = run(
             jobs,
-            services,
+            services(manifest.path, hub, ssh, state_dir),
             now=datetime.now(timezone.utc),
             dry_run=dry_run,
             refresh_after=timedelta(hours=refresh_after),
@@ -166,6 +156,20 @@ def update(
     if os.environ.get("GITHUB_ACTIONS") == "true":
         _report_to_actions(report, redact)
     sys.exit(128 + stop.signal if stop.signal else report.exit_code)
+
+
+def services(manifest: Path, hub: HubClient, ssh: SshClient, state_dir: Path) -> Services:
+    """The real clients behind an update: the Hub, the clusters, the state folder and jobs.yaml."""
+    totals = InputTotals.in_folder(state_dir)
+    detector = FinishDetector(ssh)
+    return Services(
+        open_repo=lambda location: _open_repo(hub, location),
+        resolve_total=lambda job: resolve_total(job, hub, totals),
+        verdicts=lambda jobs: detector.verdicts([_watch(job) for job in jobs]),
+        mark=lambda mark: _mark(manifest, mark),
+        memory=lambda job: ShardMemory.in_folder(state_dir, f"{_url(job.output)}/{job.folder}"),
+        workers=hub.pool_size,
+    )
 
 
 class _StopOnSignal:

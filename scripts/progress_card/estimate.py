@@ -7,8 +7,11 @@ A datatrove job runs many tasks at once, each uploading `<rank>_<chunk>.parquet`
 close, so shards arrive in waves. Where the file names give the ranks, each task is followed as
 its own stream: its chunk size over the time its chunks take is its rate, the tasks uploading now
 add up to the job's rate, the chunks they are writing count as under way, and the job's rhythm
-(how long a chunk takes) decides what a pause or a stall is. A task's first chunk alone says
-nothing of its pace: until a second one, there is no estimate rather than a wrong one.
+(how long a chunk takes) decides what a pause or a stall is. A task's first chunk says how long
+a chunk takes only when the job's start is known (Slurm's start time): otherwise, until a second
+chunk, there is no estimate and no stall verdict rather than a wrong one. What the logging folder
+says of the launch (the number of tasks, how many run at once, the ranks a relaunch runs) decides
+whether every task is uploading and what each still has to write.
 
 Shards whose names give no ranks are one stream, and the rate is measured over a recent window of
 the current stretch of uploads:
@@ -32,6 +35,7 @@ from itertools import pairwise
 
 from .card import Eta
 from .counting import Arrival
+from .tasks import UNKNOWN_LAUNCH, Launch
 
 WINDOW = timedelta(hours=3)
 """How far back the rate is measured, at most (unless more shards are needed)."""
@@ -62,36 +66,43 @@ class Estimate:
     eta: Eta | None
     stalled_since: datetime | None
     """The last upload, when nothing has come since for much longer than usual."""
+    quiet_for: timedelta | None
+    """How long without a new shard is a stall for this job; None until its rhythm is known."""
     hourly: tuple[int, ...]
     """Documents committed in each of the last CHART_HOURS hours, oldest first."""
 
 
 def estimate(
-    arrivals: Sequence[Arrival], done: int, total: int, now: datetime, alive: bool = True
+    arrivals: Sequence[Arrival],
+    done: int,
+    total: int,
+    now: datetime,
+    alive: bool = True,
+    launch: Launch = UNKNOWN_LAUNCH,
 ) -> Estimate:
     """How fast the job goes now, when it should end, and whether it has stalled."""
     hourly = documents_per_hour(arrivals, now)
     if not arrivals:
-        return Estimate(None, None, None, hourly)
+        return Estimate(None, None, None, None, hourly)
     last = arrivals[-1].at
-    beat = _rhythm(arrivals)
-    stalled = alive and now - last > _quiet_for(beat)
-    if stalled:
-        return Estimate(None, None, last, hourly)  # nothing is being produced: no rate to show
+    beat = _rhythm(arrivals, launch.started_at)
+    quiet = _quiet_for(beat) if beat is not None else None
+    if alive and quiet is not None and now - last > quiet:
+        return Estimate(None, None, last, quiet, hourly)  # nothing is being produced: no rate to show
     stretches = _stretches(arrivals, beat)
     tasks = _tasks(stretches[-1])
     if tasks is not None:
-        rate, eta = _parallel(tasks, _written(arrivals), done, total, now)
-        return Estimate(rate, eta if done < total else None, None, hourly)
+        rate, eta = _parallel(tasks, _written(arrivals), done, total, now, launch)
+        return Estimate(rate, eta if done < total else None, None, quiet, hourly)
     # The latest stretch, or (when uploads just resumed) the last one long enough to measure.
     single = next((rate for earlier in reversed(stretches) if (rate := _rate(earlier))), None)
     if single is None:
-        return Estimate(None, simple_eta(done, total, arrivals[0].at, now), None, hourly)
+        return Estimate(None, simple_eta(done, total, arrivals[0].at, now), None, quiet, hourly)
     eta = None
     if done < total:
         finish_at = last + timedelta(hours=(total - done) / single)
         eta = Eta(max(finish_at - now, timedelta(0)), max(finish_at, now))
-    return Estimate(single, eta, None, hourly)
+    return Estimate(single, eta, None, quiet, hourly)
 
 
 def rank_of(path: str) -> int | None:
@@ -133,14 +144,24 @@ def _median(durations: Sequence[timedelta]) -> timedelta:
     return timedelta(seconds=statistics.median(d.total_seconds() for d in durations))
 
 
+def _first_chunk(tasks: dict[int, _Task], started_at: datetime | None) -> timedelta | None:
+    """How long the tasks took over their first chunk since the job started; None when the start is not
+    known."""
+    if started_at is None:
+        return None
+    firsts = [task.uploads[0].at - started_at for task in tasks.values()]
+    firsts = [took for took in firsts if took >= MIN_CHUNK_TIME]
+    return _median(firsts) if firsts else None
+
+
 def _parallel(
-    tasks: dict[int, _Task], written: dict[int, int], done: int, total: int, now: datetime
+    tasks: dict[int, _Task], written: dict[int, int], done: int, total: int, now: datetime, launch: Launch
 ) -> tuple[float | None, Eta | None]:
     """The job's rate (documents per hour) and ETA from the tasks uploading now."""
     timed = [task.chunk_time for task in tasks.values() if task.chunk_time is not None]
-    if not timed:
-        return None, None  # every task has shown one chunk: its pace is not known yet
-    typical = _median(timed)
+    typical = _median(timed) if timed else _first_chunk(tasks, launch.started_at)
+    if typical is None:
+        return None, None  # every task has shown one chunk and the start is not known: no pace yet
     per_second = 0.0
     under_way = 0.0
     for task in tasks.values():
@@ -154,16 +175,24 @@ def _parallel(
         return None, None
     left = max(total - done - under_way, 0.0)
     finish_at = now + timedelta(seconds=left / per_second)
-    if _started_together(tasks, typical):
+    if _all_uploading(tasks, typical, launch):
         # Every task is running and has its share to write: the job ends with its slowest task.
-        share = total / len(tasks)
+        share = total / (launch.tasks or len(tasks))
         ends = (_task_end(task, share - written[rank], typical) for rank, task in tasks.items())
         finish_at = max(finish_at, *ends)
     return per_second * 3600, Eta(max(finish_at - now, timedelta(0)), max(finish_at, now))
 
 
-def _started_together(tasks: dict[int, _Task], chunk_time: timedelta) -> bool:
-    """All tasks uploaded their first chunk in the first wave: none waits for a slot (no rounds)."""
+def _all_uploading(tasks: dict[int, _Task], chunk_time: timedelta, launch: Launch) -> bool:
+    """Every task of this launch is uploading: none waits for a slot (no rounds).
+
+    Known when the logging folder gives the ranks (or the number of tasks) and how many run at once;
+    otherwise inferred: every rank from 0 up uploaded its first chunk in the first wave."""
+    ranks = launch.ranks
+    if ranks is None and launch.tasks is not None:
+        ranks = frozenset(range(launch.tasks))
+    if ranks is not None:
+        return (launch.workers is None or launch.workers >= len(ranks)) and ranks <= tasks.keys()
     firsts = [task.uploads[0].at for task in tasks.values()]
     return max(firsts) - min(firsts) < chunk_time and max(tasks) + 1 == len(tasks)
 
@@ -195,13 +224,9 @@ def simple_eta(done: int, total: int, first_upload: datetime | None, now: dateti
     return Eta(remaining=remaining, finish_at=now + remaining)
 
 
-def stall_after(arrivals: Sequence[Arrival]) -> timedelta:
+def _quiet_for(beat: timedelta) -> timedelta:
     """How long without a new shard counts as a stall: several beats of the job's rhythm, and at least
     an hour."""
-    return _quiet_for(_rhythm(arrivals))
-
-
-def _quiet_for(beat: timedelta) -> timedelta:
     return max(STALL_FACTOR * beat, MIN_PAUSE)
 
 
@@ -217,8 +242,11 @@ def documents_per_hour(
     return tuple(buckets)
 
 
-def _stretches(arrivals: Sequence[Arrival], beat: timedelta) -> list[list[Arrival]]:
-    """The uploads split at every pause much longer than the job's beat, oldest stretch first."""
+def _stretches(arrivals: Sequence[Arrival], beat: timedelta | None) -> list[list[Arrival]]:
+    """The uploads split at every pause much longer than the job's beat, oldest stretch first (one
+    stretch while the beat is not known)."""
+    if beat is None:
+        return [list(arrivals)]
     pause = max(GAP_FACTOR * beat, MIN_PAUSE)
     stretches = [[arrivals[0]]]
     for earlier, later in pairwise(arrivals):
@@ -228,12 +256,14 @@ def _stretches(arrivals: Sequence[Arrival], beat: timedelta) -> list[list[Arriva
     return stretches
 
 
-def _rhythm(arrivals: Sequence[Arrival]) -> timedelta:
-    """The job's beat: how long a task takes over a chunk, where the names give tasks; otherwise the
-    usual gap between uploads."""
+def _rhythm(arrivals: Sequence[Arrival], started_at: datetime | None) -> timedelta | None:
+    """The job's beat: how long a task takes over a chunk, where the names give tasks (None while each
+    task has shown one chunk and the start is not known); otherwise the usual gap between uploads."""
     tasks = _tasks(arrivals)
-    timed = [task.chunk_time for task in tasks.values() if task.chunk_time] if tasks else []
-    return _median(timed) if timed else _typical_gap(arrivals)
+    if tasks is None:
+        return _typical_gap(arrivals)
+    timed = [task.chunk_time for task in tasks.values() if task.chunk_time]
+    return _median(timed) if timed else _first_chunk(tasks, started_at)
 
 
 def _typical_gap(arrivals: Sequence[Arrival]) -> timedelta:

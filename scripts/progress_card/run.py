@@ -32,7 +32,7 @@ from .card import (
     shown,
 )
 from .counting import Count, StillCounting, count_documents
-from .estimate import estimate, stall_after
+from .estimate import estimate
 from .finish import RUNNING, Outcome, Verdict
 from .formatting import format_count, format_duration, format_eta_date
 from .manifest import HubDataset, Job, Location
@@ -165,10 +165,11 @@ def _update(
     _log_count(job, repo, count)
     if count.unreadable:
         warnings += (f"count incomplete: {len(count.unreadable)} unreadable shards",)
-    pace = estimate(count.arrivals, count.documents, total.documents, now, alive=verdict.outcome is None)
-    eta = pace.eta if verdict.outcome is None else None
-    if pace.stalled_since is not None and verdict.outcome is None:
-        quiet = format_duration(stall_after(count.arrivals).total_seconds())
+    alive = verdict.outcome is None
+    pace = estimate(count.arrivals, count.documents, total.documents, now, alive, verdict.launch)
+    eta = pace.eta if alive else None
+    if pace.stalled_since is not None and pace.quiet_for is not None and alive:
+        quiet = format_duration(pace.quiet_for.total_seconds())
         warnings += (
             f"no new shards since {format_eta_date(pace.stalled_since)} (more than {quiet} without one)",
         )

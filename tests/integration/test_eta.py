@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from progress_card.cli import main
+from progress_card.counting import Arrival
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
-from tests.scenarios import Scenario, parallel_scenarios, scenarios
-from tests.support import ssh_settings, write_manifest, write_shard
+from tests.scenarios import NOW, Scenario, parallel_scenarios, scenarios
+from tests.support import card, ssh_settings, update, update_at, write_manifest, write_shard
 
 TOLERANCE = {
     "constant rate for 10 h, seen at hour 10": 0.10,
@@ -30,10 +31,6 @@ def upload(hub: HubSim, scenario: Scenario) -> None:
         write_shard(hub.repo_dir("acme/gen") / path, arrival.rows, arrival.at.timestamp())
 
 
-def update(jobs: Path) -> Result:
-    return CliRunner().invoke(main, ["update", "--jobs", str(jobs)], catch_exceptions=False)
-
-
 def remaining(summary: str) -> timedelta:
     match = re.search(r"ETA (?:(\d+)h)? ?(?:(\d+)m)?,", summary)
     assert match, summary
@@ -41,7 +38,7 @@ def remaining(summary: str) -> timedelta:
 
 
 def card_lines(hub: HubSim) -> list[str]:
-    text = (hub.repo_dir("acme/gen") / "README.md").read_text()
+    text = card(hub)
     return text.split("## 🔄 Generation Progress\n\n", 1)[1].split("\n\n*Last updated", 1)[0].split("\n\n")
 
 
@@ -63,6 +60,7 @@ def test_the_first_look_gives_an_eta_within_tolerance(hub: HubSim, tmp_path: Pat
     assert re.search(r" docs/h • last 24 h: [▁▂▃▄▅▆▇█]{24}$", rate)
 
 
+FIRST_WAVE = "64 tasks, after the first wave (15 min)"
 PARALLEL_TOLERANCE = {
     "64 tasks, after two waves (30 min)": 0.20,
     "200 tasks on 50 workers, at 1 h": 0.15,
@@ -92,7 +90,7 @@ def test_a_parallel_job_seen_for_the_first_time_gets_an_eta_within_its_target(
 
 
 def test_after_the_first_wave_the_card_says_it_is_still_estimating(hub: HubSim, tmp_path: Path) -> None:
-    [scenario] = [s for s in parallel_scenarios(datetime.now(timezone.utc)) if "first wave" in s.name]
+    [scenario] = [s for s in parallel_scenarios(datetime.now(timezone.utc)) if s.name == FIRST_WAVE]
     upload(hub, scenario)
     jobs = write_manifest(tmp_path, f"jobs: [{{name: gen, repo: acme/gen, total: {scenario.total}}}]")
 
@@ -130,3 +128,72 @@ def test_a_running_job_without_new_shards_for_hours_is_reported_stalled(
     assert "ETA" not in summary
     assert f"no new shards since {last_upload} (more than 1h without one)" in summary
     assert card_lines(hub)[0].endswith(f"<br>⚠️ no new shards since {last_upload}")
+
+
+def started_at(scenario: Scenario, start: datetime) -> Scenario:
+    """The scenario moved in time so that its job starts at `start`."""
+    assert scenario.started is not None
+    shift = start - scenario.started
+    arrivals = tuple(Arrival(a.at + shift, a.rows, a.path) for a in scenario.arrivals)
+    return replace(scenario, arrivals=arrivals, now=scenario.now + shift, started=start)
+
+
+def datatrove_logging_dir(folder: Path, scenario: Scenario) -> Path:
+    """The logging folder datatrove writes at launch: executor.json and ranks_to_run.json."""
+    assert scenario.job is not None
+    folder.mkdir(parents=True)
+    workers = scenario.job.workers if scenario.job.workers < scenario.job.tasks else -1
+    executor = {
+        "world_size": scenario.job.tasks,
+        "tasks": scenario.job.tasks,
+        "workers": workers,
+        "job_id": None,
+    }
+    (folder / "executor.json").write_text(json.dumps(executor))
+    (folder / "ranks_to_run.json").write_text(json.dumps(list(range(scenario.job.tasks))))
+    return folder
+
+
+@pytest.mark.cluster
+@pytest.mark.parametrize(
+    ("name", "verdict"),
+    [
+        (FIRST_WAVE, "eta"),
+        ("64 tasks, 2 h chunks, after the first wave (3 h)", "eta"),
+        ("64 tasks, 2 h chunks, between waves (5.2 h)", "eta"),
+        ("64 tasks, uploads stop at 2 h, seen at 4 h", "stall"),
+    ],
+    ids=["first-wave", "long-first-wave", "between-waves", "waves-stopped"],
+)
+def test_with_slurm_and_the_logging_folder_the_card_is_right_from_the_first_wave(
+    hub: HubSim, tmp_path: Path, cluster: LoopbackCluster, name: str, verdict: str
+) -> None:
+    job = cluster.sbatch(wrap="sleep 300")
+    try:
+        cluster.wait_for(job, {"RUNNING"})
+        start = cluster.start_time(job)
+        [looked] = [s for s in parallel_scenarios(NOW) if s.name == name]
+        scenario = started_at(looked, start)  # the job's shards, as if this Slurm job had written them
+        upload(hub, scenario)
+        logs = datatrove_logging_dir(cluster.shared_dir / f"logs-{job}", scenario)
+        jobs = write_manifest(
+            tmp_path,
+            f"""jobs: [{{name: gen, repo: acme/gen, total: {scenario.total}, slurm_job_id: "{job}",
+                logging_dir: "{logs}", ssh: {ssh_settings(cluster)}}}]""",
+        )
+
+        [report] = update_at(jobs, scenario.now).jobs
+    finally:
+        cluster.scancel(job)
+
+    progress, *rate = card_lines(hub)
+    if verdict == "stall":
+        last_upload = scenario.arrivals[-1].at.strftime("%b %d %Y, %H:%M UTC")
+        assert progress.endswith(f"<br>⚠️ no new shards since {last_upload}") and not rate
+        assert any(f"no new shards since {last_upload}" in warning for warning in report.warnings)
+        return
+    assert scenario.truth is not None and scenario.rate is not None and report.eta is not None
+    assert abs(report.eta.remaining - scenario.truth) / scenario.truth <= 0.25
+    assert " remaining • 📅 " in progress and "no new shards" not in progress
+    shown = int(re.sub(r"[^0-9]", "", rate[0].split("≈ ", 1)[1].split(" docs/h", 1)[0].split(" (")[0]))
+    assert abs(shown - scenario.rate) / scenario.rate <= 0.25

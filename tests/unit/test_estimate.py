@@ -3,8 +3,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from progress_card.counting import Arrival
-from progress_card.estimate import documents_per_hour, estimate, rank_of, simple_eta, stall_after
+from progress_card.estimate import Estimate, documents_per_hour, estimate, rank_of, simple_eta
 from progress_card.formatting import sparkline
+from progress_card.tasks import UNKNOWN_LAUNCH
 from tests.scenarios import NOW, Scenario, parallel_scenarios, scenarios
 
 TOLERANCE = {
@@ -41,7 +42,7 @@ def test_a_long_silence_while_the_job_runs_is_a_stall_without_eta() -> None:
     result = estimate(scenario.arrivals, scenario.done, scenario.total, scenario.now, alive=True)
     assert result.eta is None
     assert result.stalled_since == scenario.arrivals[-1].at
-    assert stall_after(scenario.arrivals) == timedelta(hours=1)  # 3 × 6 min, but at least an hour
+    assert result.quiet_for == timedelta(hours=1)  # 3 × 6 min, but at least an hour
 
 
 def test_a_silence_of_a_few_usual_gaps_is_not_a_stall() -> None:
@@ -119,46 +120,79 @@ PARALLEL_TOLERANCE = {
     "64 tasks, 2 h chunks, between waves (5.2 h)": 0.12,
     "64 tasks, 2 h chunks, before the 3rd wave (5.4 h)": 0.12,
     "64 tasks, relaunched after a 5 h gap, 1 h later": 0.15,  # as the single stream's restart gap
+    "96 tasks on 64 workers, the unfinished 32 relaunched, 40 min later": 0.15,
 }
+LOOKS = {s.name: s for s in parallel_scenarios(NOW)}
+FROM_THE_CLUSTER = pytest.mark.parametrize(
+    "told", [False, True], ids=["names only", "with Slurm and the logging folder"]
+)
 
 
+def look(name: str, told: bool) -> Estimate:
+    """The estimate on a parallel scenario's first look: from the shards alone, or also from what Slurm
+    and the logging folder say of the launch."""
+    scenario = LOOKS[name]
+    launch = scenario.launch if told else UNKNOWN_LAUNCH
+    return estimate(scenario.arrivals, scenario.done, scenario.total, scenario.now, launch=launch)
+
+
+@FROM_THE_CLUSTER
 @pytest.mark.parametrize("name", list(PARALLEL_TOLERANCE))
-def test_a_parallel_job_gets_an_eta_and_a_rate_within_its_target(name: str) -> None:
-    [scenario] = [s for s in parallel_scenarios(NOW) if s.name == name]
+def test_a_parallel_job_gets_an_eta_and_a_rate_within_its_target(name: str, told: bool) -> None:
+    scenario = LOOKS[name]
     assert scenario.truth is not None and scenario.rate is not None
-    result = estimate(scenario.arrivals, scenario.done, scenario.total, scenario.now)
+    result = look(name, told)
     assert result.eta is not None and result.stalled_since is None
     assert abs(result.eta.remaining - scenario.truth) / scenario.truth <= PARALLEL_TOLERANCE[name]
     assert result.rate_per_hour is not None
     assert abs(result.rate_per_hour - scenario.rate) / scenario.rate <= 0.25
 
 
-def test_after_the_first_wave_alone_there_is_no_estimate_rather_than_a_wrong_one() -> None:
-    [scenario] = [s for s in parallel_scenarios(NOW) if s.name == "64 tasks, after the first wave (15 min)"]
-    result = estimate(scenario.arrivals, scenario.done, scenario.total, scenario.now)
-    assert (result.eta, result.rate_per_hour, result.stalled_since) == (None, None, None)
+FIRST_WAVES = ("64 tasks, after the first wave (15 min)", "64 tasks, 2 h chunks, after the first wave (3 h)")
 
 
-def test_a_healthy_job_between_long_waves_is_not_stalled_and_a_job_whose_waves_stopped_is() -> None:
-    looks = {s.name: s for s in parallel_scenarios(NOW)}
+@pytest.mark.parametrize("name", FIRST_WAVES)
+def test_after_the_first_wave_alone_there_is_no_estimate_rather_than_a_wrong_one(name: str) -> None:
+    result = look(name, told=False)
+    assert (result.eta, result.rate_per_hour, result.stalled_since, result.quiet_for) == (None,) * 4
+
+
+@pytest.mark.parametrize("name", FIRST_WAVES)
+def test_with_the_start_from_slurm_the_first_wave_gives_an_eta_within_25_percent(name: str) -> None:
+    scenario = LOOKS[name]
+    assert scenario.truth is not None and scenario.rate is not None
+    result = look(name, told=True)
+    assert result.eta is not None and result.rate_per_hour is not None and result.stalled_since is None
+    assert abs(result.eta.remaining - scenario.truth) / scenario.truth <= 0.25
+    assert abs(result.rate_per_hour - scenario.rate) / scenario.rate <= 0.25
+
+
+@FROM_THE_CLUSTER
+def test_a_healthy_job_between_long_waves_is_not_stalled_and_a_job_whose_waves_stopped_is(told: bool) -> None:
     for name in (
+        "64 tasks, 2 h chunks, after the first wave (3 h)",
         "64 tasks, 2 h chunks, between waves (5.2 h)",
         "64 tasks, 2 h chunks, before the 3rd wave (5.4 h)",
     ):
-        scenario = looks[name]
-        assert estimate(scenario.arrivals, scenario.done, scenario.total, scenario.now).stalled_since is None
-        assert stall_after(scenario.arrivals) >= timedelta(hours=5)  # three of its own 2 h chunks
-    soon, later = (
-        looks["64 tasks, uploads stop at 2 h, seen at 2.5 h"],
-        looks["64 tasks, uploads stop at 2 h, seen at 4 h"],
-    )
-    early = estimate(soon.arrivals, soon.done, soon.total, soon.now)
-    assert (
-        early.stalled_since is None and early.eta is None and early.rate_per_hour is None
-    )  # no task is due yet
-    stalled = estimate(later.arrivals, later.done, later.total, later.now)
+        result = look(name, told)
+        assert result.stalled_since is None
+        if result.quiet_for is not None:
+            assert result.quiet_for >= timedelta(hours=5)  # three of its own 2 h chunks
+    early = look("64 tasks, uploads stop at 2 h, seen at 2.5 h", told)
+    assert (early.stalled_since, early.eta, early.rate_per_hour) == (None, None, None)  # no task is due yet
+    later = LOOKS["64 tasks, uploads stop at 2 h, seen at 4 h"]
+    stalled = look(later.name, told)
     assert stalled.stalled_since == later.arrivals[-1].at
     assert stalled.eta is None and stalled.rate_per_hour is None
+
+
+def test_knowing_the_relaunched_ranks_projects_each_one_to_its_end() -> None:
+    name = "96 tasks on 64 workers, the unfinished 32 relaunched, 40 min later"
+    truth = LOOKS[name].truth
+    assert truth is not None
+    told, untold = look(name, told=True), look(name, told=False)
+    assert told.eta is not None and untold.eta is not None
+    assert abs(told.eta.remaining - truth) < abs(untold.eta.remaining - truth)
 
 
 def test_chunks_written_all_at_once_give_no_rate() -> None:
