@@ -14,11 +14,11 @@ import pyarrow.parquet as pq
 from click.testing import CliRunner, Result
 
 from progress_card.cli import main, services
+from progress_card.cluster import SshClient
 from progress_card.hub import HubClient
-from progress_card.manifest import load_manifest
+from progress_card.manifest import HubDataset, Job, load_manifest
 from progress_card.report import Report
 from progress_card.run import run
-from progress_card.ssh import SshClient
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
 
@@ -104,9 +104,21 @@ def card(hub: HubSim, repo_id: str = "acme/gen") -> str:
     return (hub.repo_dir(repo_id) / "README.md").read_text(encoding="utf-8")
 
 
+def command(*args: str) -> Result:
+    """`progress-card ARGS...` in this process, as a user would type it."""
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
 def update(jobs: Path, *args: str) -> Result:
-    """`progress-card update --jobs JOBS ARGS...` in this process, as a user would type it."""
-    return CliRunner().invoke(main, ["update", "--jobs", str(jobs), *args], catch_exceptions=False)
+    """`progress-card update --jobs JOBS ARGS...`."""
+    return command("update", "--jobs", str(jobs), *args)
+
+
+def watched(name: str, *job_ids: str, stats_path: str | None = None, logging_dir: str | None = None) -> Job:
+    """A job of acme/gen that the cluster is asked about: its Slurm ids, stats path and logging folder."""
+    return Job(
+        name, HubDataset("acme/gen"), slurm_job_ids=job_ids, stats_path=stats_path, logging_dir=logging_dir
+    )
 
 
 def update_at(jobs: Path, now: datetime) -> Report:

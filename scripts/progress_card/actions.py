@@ -16,12 +16,14 @@ from .report import JobReport, Report, Status
 
 
 def job_state(job: JobReport) -> str:
-    """What became of the job: running, completed, stopped, failed, finished earlier, or error."""
+    """What became of the job: running, pending, completed, stopped, failed, finished earlier, or error."""
     if job.failed:
         return "error"
     if job.status is Status.SKIPPED:
         return "finished earlier"
-    return job.outcome.value if job.outcome is not None else "running"
+    if job.outcome is not None:
+        return job.outcome.value
+    return "pending" if job.queue is not None else "running"
 
 
 def record(job: JobReport) -> dict[str, Any]:
@@ -40,6 +42,7 @@ def record(job: JobReport) -> dict[str, Any]:
         if job.failed or job.status is Status.SKIPPED
         else job.status.name.lower().replace("_", "-"),
         "marked": job.marked,
+        "queue": job.queue,
         "message": job.error or job.reason or "; ".join(job.warnings) or None,
     }
 
@@ -101,7 +104,7 @@ def _status_cell(job: JobReport) -> str:
         icon = "✅" if job.outcome.value == "completed" else "⚠️"
         marked = ", marked in jobs file" if job.marked else ""
         return f"{icon} {job.outcome.value}: {_cell(job.reason)}{marked}"
-    text = f"running, {job.status.value}"
+    text = f"⏳ {_cell(job.queue)}, {job.status.value}" if job.queue else f"running, {job.status.value}"
     if job.warnings:
         text += f" ⚠️ {_cell('; '.join(job.warnings))}"
     return text

@@ -22,9 +22,8 @@ from datetime import datetime, timedelta, timezone
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from .cluster import FinalFigures, Pending, TaskProgress
 from .formatting import format_count, format_duration, format_eta_date, format_timestamp, percent, sparkline
-from .stats import FinalFigures
-from .tasks import TaskProgress
 
 SECTION_HEADER = "## 🔄 Generation Progress"
 STATS_PENDING = "Generation in progress. Final statistics will be available upon completion."
@@ -87,6 +86,23 @@ def describe_progress(done: int, total: int, eta: Eta | None, tasks: TaskProgres
 def describe_stall(since: datetime) -> str:
     """The text after the bar of a job that is alive but has uploaded nothing for much longer than usual."""
     return f"⚠️ no new shards since {format_eta_date(since)}"
+
+
+def queue_text(pending: Pending, uploaded: bool) -> str:
+    """Why a job waits in Slurm's queue: `pending (Priority) since ...`, or `requeued, pending (Resources)`
+    for one that has uploaded before."""
+    if pending.never_starts:
+        return f"never starts: a job it depends on failed ({pending.reason})"
+    why = f" ({pending.reason})" if pending.reason not in ("", "None") else ""  # None: not looked at yet
+    if uploaded:
+        return f"requeued, pending{why}"
+    since = f" since {format_eta_date(pending.since)}" if pending.since is not None else ""
+    return f"pending{why}{since}"
+
+
+def describe_queue(pending: Pending, uploaded: bool) -> str:
+    """The text after the bar of a job waiting in the queue."""
+    return f"{'⚠️' if pending.never_starts else '⏳'} {queue_text(pending, uploaded)}"
 
 
 def rate_line(config: str, rate_per_hour: float, hourly: Sequence[int]) -> str:

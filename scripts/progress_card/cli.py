@@ -15,16 +15,15 @@ from typing import Any, NoReturn
 import click
 
 from . import __version__, actions
-from .finish import FinishDetector, Watch
+from .cluster import FinishDetector, SshClient, valid_job_id
+from .editing import Mark, MarkingError, add_text, edit_file, mark_file, relaunch_text
 from .hub import QUOTA_WAIT, HubClient
 from .local import LocalRepo
-from .manifest import HubDataset, Job, Location, Manifest, ManifestError, load_manifest
-from .marking import Mark, mark_file
+from .manifest import HubDataset, Location, Manifest, ManifestError, load_manifest
 from .quota import RateLimits
 from .redaction import Redactor, secrets_from
 from .report import Report
 from .run import REFRESH_AFTER, Services, run
-from .ssh import SshClient
 from .state import InputTotals, ShardMemory
 from .storage import DatasetRepo
 from .total import resolve_total
@@ -130,7 +129,9 @@ def update(
     except ManifestError as error:
         _fail_usage(error)
     redact = Redactor(
-        secrets_from(os.environ, [job.ssh.key_env for job in jobs if job.ssh and job.ssh.key_env])
+        secrets_from(
+            os.environ, [job.login.key_variable for job in jobs if job.login and job.login.key_variable]
+        )
     )
     limits = RateLimits(budget=quota_wait)
     hub = HubClient(timeout=timeout, retry=RetryPolicy(total_seconds=give_up_after), limits=limits)
@@ -165,7 +166,7 @@ def services(manifest: Path, hub: HubClient, ssh: SshClient, state_dir: Path) ->
     return Services(
         open_repo=lambda location: _open_repo(hub, location),
         resolve_total=lambda job: resolve_total(job, hub, totals),
-        verdicts=lambda jobs: detector.verdicts([_watch(job) for job in jobs]),
+        verdicts=detector.verdicts,
         mark=lambda mark: _mark(manifest, mark),
         memory=lambda job: ShardMemory.in_folder(state_dir, f"{_url(job.output)}/{job.folder}"),
         workers=hub.pool_size,
@@ -227,6 +228,91 @@ def validate(jobs_path: Path) -> None:
     click.echo(f"{jobs_path}: {count} job{'' if count == 1 else 's'}, all valid", err=True)
 
 
+def _job_ids(context: click.Context, parameter: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        if not valid_job_id(value):
+            raise click.BadParameter(
+                f"not a Slurm job id: {value!r} (digits only; for an array, its base id)"
+            )
+    return values
+
+
+SLURM_JOB_ID_OPTION = click.option(
+    "--slurm-job-id",
+    "job_ids",
+    multiple=True,
+    callback=_job_ids,
+    metavar="ID",
+    help="The Slurm job id (for an array, its base id); repeat it for a job launched as several arrays.",
+)
+
+
+@main.command()
+@JOBS_OPTION
+@click.argument("name")
+@SLURM_JOB_ID_OPTION
+def relaunch(jobs_path: Path, name: str, job_ids: tuple[str, ...]) -> None:
+    """Record that job NAME was relaunched under a new Slurm job id.
+
+    Its finish marks go, its slurm_job_id becomes ID, and nothing else in jobs.yaml changes
+    (comments, quoting and layout stay). The next update follows the job again.
+    """
+    if not job_ids:
+        raise click.UsageError("give the new job's id: --slurm-job-id ID")
+    _edit(jobs_path, lambda text: relaunch_text(text, name, job_ids))
+    click.echo(
+        f"{jobs_path}: {name} now follows Slurm job {', '.join(job_ids)}; commit {jobs_path}", err=True
+    )
+
+
+@main.command()
+@JOBS_OPTION
+@click.option("--name", required=True, help="The job's name, unique in jobs.yaml.")
+@click.option("--repo", help="The output dataset on the Hub, org/name.")
+@click.option("--output", help="Instead of --repo: hf://datasets/org/name, or a local folder.")
+@click.option("--config", help="The dataset config (default: default, shards under data/).")
+@click.option("--total", type=int, help="The expected number of documents.")
+@SLURM_JOB_ID_OPTION
+@click.option("--logging-dir", help="datatrove's logging folder (absolute path on the cluster, or a URL).")
+@click.option(
+    "--stats-path", help="Where stats.json appears when the job completes, if not in --logging-dir."
+)
+@click.option("--model", help="The model generating the data, shown on a new card.")
+@click.option("--description", help="A sentence about the job, shown on a new card.")
+def add(jobs_path: Path, job_ids: tuple[str, ...], **values: str | int | None) -> None:
+    """Append a job to jobs.yaml, checked against the schema before anything is written.
+
+    Keys not given come from the file's defaults (ssh, repo...), as for any other job.
+    """
+    ids = [int(job_id) for job_id in job_ids]
+    given: dict[str, object] = {**values, "slurm_job_id": (ids[0] if len(ids) == 1 else ids) if ids else None}
+    fields = [(key, given[key]) for key in _ADDED_KEYS if given[key] is not None]
+    _edit(jobs_path, lambda text: add_text(text, fields))
+    click.echo(f"{jobs_path}: added {values['name']}; commit {jobs_path}", err=True)
+
+
+_ADDED_KEYS = (
+    "name", "repo", "output", "config", "total", "slurm_job_id", "logging_dir", "stats_path", "model", "description",
+)  # fmt: skip
+"""The keys of a job `add` writes, in this order."""
+
+
+def _edit(path: Path, edit: Callable[[str], str]) -> None:
+    """Edit jobs.yaml as text; refuse (exit 2, nothing written) what would leave it invalid."""
+    try:
+        edit_file(path, edit)
+    except FileNotFoundError:
+        _fail_usage(ManifestError([f"{path}: no such file"]))
+    except MarkingError as error:
+        _fail_usage(ManifestError([f"{path}: {error}"]))
+    except ManifestError as error:
+        _fail_usage(
+            ManifestError(
+                [f"{path}: the change was not written, it would make the manifest invalid", *error.problems]
+            )
+        )
+
+
 def _load(path: Path) -> Manifest:
     try:
         return load_manifest(path)
@@ -254,7 +340,3 @@ def _url(location: Location) -> str:
     if isinstance(location, HubDataset):
         return f"hf://datasets/{location.repo_id}"
     return location.path.as_uri()
-
-
-def _watch(job: Job) -> Watch:
-    return Watch(job.name, job.slurm_job_id, job.stats_path, job.ssh, job.logging_dir)

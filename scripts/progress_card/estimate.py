@@ -34,8 +34,8 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 
 from .card import Eta
+from .cluster import UNKNOWN_LAUNCH, Launch
 from .counting import Arrival
-from .tasks import UNKNOWN_LAUNCH, Launch
 
 WINDOW = timedelta(hours=3)
 """How far back the rate is measured, at most (unless more shards are needed)."""

@@ -22,7 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from .ssh import SshSettings
+from .cluster import LOCAL, Login, SshSettings
 
 SCHEMA_FILE = "jobs.schema.json"
 HF_DATASETS_PREFIX = "hf://datasets/"
@@ -88,12 +88,14 @@ class Job:
     total: int | None = None
     input: InputDataset | None = None
     max_examples: int = -1
-    slurm_job_id: str | None = None
+    slurm_job_ids: tuple[str, ...] = ()
+    """Several when the job was launched as several arrays; none when Slurm is not asked."""
     stats_path: str | None = None
     logging_dir: str | None = None
     model: str | None = None
     description: str | None = None
-    ssh: SshSettings | None = None
+    login: Login | None = None
+    """How to reach the login node (`ssh:`): SSH settings, or this machine."""
     finished: Finished | None = None
 
     @property
@@ -133,8 +135,12 @@ def load_manifest(path: Path) -> Manifest:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ManifestError([f"{path}: cannot read the manifest: {error.strerror}"]) from error
-    document = _parse_yaml(path, text)
-    return Manifest(path=path, jobs=_build_jobs(path, document))
+    return parse_manifest(path, text)
+
+
+def parse_manifest(path: Path, text: str) -> Manifest:
+    """The manifest `text`, as if read from `path`; raise `ManifestError` listing every problem."""
+    return Manifest(path=path, jobs=_build_jobs(path, _parse_yaml(path, text)))
 
 
 def _parse_yaml(path: Path, text: str) -> Any:
@@ -205,7 +211,7 @@ def _merge(defaults: Mapping[str, Any], entry: Mapping[str, Any]) -> tuple[dict[
 
 def _job(base: Path, fields: Mapping[str, Any]) -> Job:
     raw_input = fields.get("input")
-    job_id = fields.get("slurm_job_id")
+    job_ids = fields.get("slurm_job_id")
     output = HubDataset(str(fields["repo"])) if "repo" in fields else _location(base, str(fields["output"]))
     return Job(
         name=str(fields["name"]),
@@ -220,13 +226,13 @@ def _job(base: Path, fields: Mapping[str, Any]) -> Job:
         if raw_input is not None
         else None,
         max_examples=int(fields.get("max_examples", -1)),
-        slurm_job_id=str(job_id) if job_id is not None else None,
+        slurm_job_ids=tuple(str(i) for i in job_ids) if isinstance(job_ids, list) else _strings(job_ids),
         stats_path=_str_or_none(fields.get("stats_path"))
         or (f"{str(fields['logging_dir']).rstrip('/')}/stats.json" if "logging_dir" in fields else None),
         logging_dir=_str_or_none(fields.get("logging_dir")),
         model=_str_or_none(fields.get("model")),
         description=_str_or_none(fields.get("description")),
-        ssh=_ssh(base, fields["ssh"]) if "ssh" in fields else None,
+        login=_login(base, fields["ssh"]) if "ssh" in fields else None,
         finished=Finished(
             outcome=str(fields.get("outcome", "finished")),
             at=str(fields.get("finished_at", "")),
@@ -237,7 +243,11 @@ def _job(base: Path, fields: Mapping[str, Any]) -> Job:
     )
 
 
-def _ssh(base: Path, fields: Mapping[str, Any]) -> SshSettings:
+def _login(base: Path, fields: Mapping[str, Any] | str) -> Login:
+    """`ssh: local`, or the SSH settings (key paths relative to jobs.yaml)."""
+    if isinstance(fields, str):
+        return LOCAL
+
     def path(key: str) -> Path | None:
         value = fields.get(key)
         return (base / Path(str(value)).expanduser()).resolve() if value is not None else None
@@ -277,6 +287,10 @@ def _location(base: Path, text: str, bare_ids: bool = False) -> Location:
 
 def _int_or_none(value: Any) -> int | None:
     return int(value) if value is not None else None
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return (str(value),) if value is not None else ()
 
 
 def _str_or_none(value: Any) -> str | None:

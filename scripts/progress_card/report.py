@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from .card import Eta, clamp
-from .finish import Outcome
+from .cluster import Outcome, TaskProgress
 from .formatting import format_count, format_duration, percent
-from .tasks import TaskProgress
 
 
 class Status(str, Enum):
@@ -35,6 +34,8 @@ class JobReport:
     outcome: Outcome | None = None
     reason: str = ""
     """How the job ended, when it did."""
+    queue: str | None = None
+    """Why it waits in Slurm's queue, while nothing of it runs."""
     marked: bool = False
     error: str | None = None
     warnings: tuple[str, ...] = ()
@@ -61,6 +62,8 @@ class JobReport:
             parts.append(f"{format_count(self.done)}/{format_count(self.total)} docs ({self.percent}%)")
         if self.tasks is not None:
             parts.append(str(self.tasks))
+        if self.queue is not None:
+            parts.append(self.queue)
         if self.outcome is not None:
             parts.append(f"{self.outcome.value} ({self.reason})")
         elif self.eta is not None:

@@ -19,6 +19,7 @@ from .card import (
     CardSpec,
     Eta,
     describe_progress,
+    describe_queue,
     describe_stall,
     describe_stop,
     is_final_datatrove_card,
@@ -27,20 +28,20 @@ from .card import (
     patch_card,
     patch_final_figures,
     progress_line,
+    queue_text,
     rate_line,
     same_news,
     shown,
 )
+from .cluster import RUNNING, FinalFigures, Outcome, StatsFormatError, Verdict, final_figures
 from .counting import Count, StillCounting, count_documents
+from .editing import Mark, MarkingError
 from .estimate import estimate
-from .finish import RUNNING, Outcome, Verdict
 from .formatting import format_count, format_duration, format_eta_date
 from .manifest import HubDataset, Job, Location
-from .marking import Mark, MarkingError
 from .quota import QuotaSpent, Stopped
 from .report import JobReport, Report, Status
 from .state import ShardMemory
-from .stats import FinalFigures, StatsFormatError, final_figures
 from .storage import CardConflict, DatasetRepo, JobError, RepoNotFound
 from .total import Total
 
@@ -122,10 +123,11 @@ def run(
 def _skipped(job: Job) -> JobReport:
     assert job.finished is not None
     log.info(
-        "%s: finished (%s at %s); remove finished: and the keys after it from jobs.yaml to follow it again",
+        "%s: finished (%s at %s); after a relaunch, `progress-card relaunch %s --slurm-job-id ID` follows it again",
         job.name,
         job.finished.outcome,
         job.finished.at,
+        job.name,
     )
     return JobReport(job.name, Status.SKIPPED, reason=f"{job.finished.outcome} at {job.finished.at}")
 
@@ -166,8 +168,11 @@ def _update(
     if count.unreadable:
         warnings += (f"count incomplete: {len(count.unreadable)} unreadable shards",)
     alive = verdict.outcome is None
-    pace = estimate(count.arrivals, count.documents, total.documents, now, alive, verdict.launch)
-    eta = pace.eta if alive else None
+    queued = verdict.pending is not None
+    pace = estimate(
+        count.arrivals, count.documents, total.documents, now, alive and not queued, verdict.launch
+    )
+    eta = pace.eta if alive and not queued else None
     if pace.stalled_since is not None and pace.quiet_for is not None and alive:
         quiet = format_duration(pace.quiet_for.total_seconds())
         warnings += (
@@ -176,7 +181,9 @@ def _update(
         log.warning("%s: %s", job.name, warnings[-1])
     detail = _detail(verdict, count.documents, total.documents, eta, pace.stalled_since)
     line = progress_line(job.config, count.documents, total.documents, detail, verdict.tasks)
-    rate = rate_line(job.config, pace.rate_per_hour, pace.hourly) if pace.rate_per_hour else None
+    rate = (
+        rate_line(job.config, pace.rate_per_hour, pace.hourly) if pace.rate_per_hour and not queued else None
+    )
     spec = card_spec(job, repo)
 
     def apply(card: str | None) -> str:
@@ -188,8 +195,16 @@ def _update(
 
     before = snapshot.read_card()
     held = hold(before)
+    queue = queue_text(verdict.pending, count.documents > 0) if verdict.pending else None
     report = JobReport(
-        job.name, Status.PUSHED, count.documents, total.documents, eta, tasks=verdict.tasks, warnings=warnings
+        job.name,
+        Status.PUSHED,
+        count.documents,
+        total.documents,
+        eta,
+        tasks=verdict.tasks,
+        queue=queue,
+        warnings=warnings,
     )
     if held is None:
         after = apply(before)
@@ -258,6 +273,8 @@ def _detail(verdict: Verdict, done: int, total: int, eta: Eta | None, stalled_si
         return "✅ Complete"
     if verdict.outcome is not None:
         return describe_stop(done, total, verdict.reason)
+    if verdict.pending is not None:
+        return describe_queue(verdict.pending, done > 0)
     if stalled_since is not None and done < total:
         return describe_stall(stalled_since)
     return describe_progress(done, total, eta, verdict.tasks)

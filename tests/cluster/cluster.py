@@ -105,6 +105,14 @@ class LoopbackCluster:
         """`(id, state)` lines of `squeue --states=all`; [] once Slurm forgot the job."""
         return self.slurm.squeue_rows(job_id)
 
+    def requeue(self, job_id: str) -> None:
+        """Put a running job back in the queue (`scontrol requeue`)."""
+        self.slurm.requeue(job_id)
+
+    def wait_for_reason(self, job_id: str, reason: str, timeout: float = 30.0) -> None:
+        """Poll until squeue gives `reason` (`%r`) for the job."""
+        self.slurm.wait_for_reason(job_id, reason, timeout)
+
     def start_time(self, job_id: str) -> datetime:
         """When Slurm started the job, in UTC."""
         return self.slurm.start_time(job_id)

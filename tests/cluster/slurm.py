@@ -126,6 +126,31 @@ class Slurm:
         if result.returncode != 0:
             raise SlurmError(f"scancel failed\n{describe(result)}")
 
+    def requeue(self, job_id: str) -> None:
+        """Put a running job back in the queue, as a node failure or preemption does (`scontrol requeue`)."""
+        result = self._run("scontrol", "requeue", job_id)
+        if result.returncode != 0:
+            raise SlurmError(f"scontrol requeue failed\n{describe(result)}")
+
+    def reason(self, job_id: str) -> str:
+        """Why the job is in its state (`%r`: Priority, JobHeldUser, DependencyNeverSatisfied...)."""
+        result = self._run(
+            "squeue", "--noheader", "--states=all", "--format=%r", f"--jobs={job_id}", timeout=10
+        )
+        if result.returncode != 0:
+            raise SlurmError(f"squeue failed\n{describe(result)}")
+        return result.stdout.strip()
+
+    def wait_for_reason(self, job_id: str, reason: str, timeout: float = 30.0) -> None:
+        """Poll until squeue gives `reason` for the job."""
+        poll(
+            lambda: self.reason(job_id) == reason,
+            timeout=timeout,
+            interval=0.2,
+            what=f"job {job_id} pending with reason {reason}",
+            details=lambda: f"reason now: {self.reason(job_id)!r}\n{self.diagnostics()}",
+        )
+
     def squeue_rows(self, job_id: str) -> list[tuple[str, str]]:
         """`(id, state)` for each line of `squeue --states=all --jobs=<id>`; [] once the job is unknown.
 

@@ -21,17 +21,16 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from huggingface_hub import HfApi
 
-from progress_card.cli import main
 from tests.cluster import LoopbackCluster
 from tests.cluster.procs import poll
 from tests.cluster.slurmconf import PARTITION
 from tests.e2e.act import act, checkout, commit_and_push, origin_log
 from tests.e2e.generation import Generation, Plan, write_input
 from tests.hubsim import HubSim
-from tests.support import ssh_settings
+from tests.support import command, ssh_settings
 
 pytestmark = pytest.mark.cluster
 
@@ -95,7 +94,7 @@ def jobs_file(folder: Path, cluster: LoopbackCluster, generation: Generation) ->
 
 
 def update(jobs: Path) -> Result:
-    result = CliRunner().invoke(main, ["update", "--jobs", str(jobs)], catch_exceptions=False)
+    result = command("update", "--jobs", str(jobs))
     assert result.exit_code == 0, result.stderr
     return result
 
@@ -345,17 +344,14 @@ def test_a_cancelled_job_is_marked_with_its_last_count_then_relaunched_and_follo
     ), stopped_card
 
     # Relaunched as its owner would: the same pipeline again, which runs only the tasks without a
-    # completion marker (they resume from their checkpoints); jobs.yaml follows the new job.
+    # completion marker (they resume from their checkpoints); `progress-card relaunch` makes
+    # jobs.yaml follow the new job.
     relaunched_at = time.time()
     generation.launch()
     assert generation.job_id != first_job
     assert json.loads((generation.logging_dir / "ranks_to_run.json").read_text()) == [2, 3]
-    kept = [
-        line
-        for line in jobs.read_text().splitlines(keepends=True)
-        if not line.strip().startswith(FINISHED_KEYS)
-    ]
-    jobs.write_text("".join(kept).replace(f"slurm_job_id: {first_job}", f"slurm_job_id: {generation.job_id}"))
+    recorded = command("relaunch", "gen", "--slurm-job-id", generation.job_id, "--jobs", str(jobs))
+    assert recorded.exit_code == 0, recorded.stderr
     assert jobs.read_text() == written.replace(
         f"slurm_job_id: {first_job}", f"slurm_job_id: {generation.job_id}"
     )

@@ -13,10 +13,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from progress_card.cli import main
-from progress_card.finish import FinishDetector, Watch
+from progress_card.cluster import FinishDetector, Launch, SshClient
 from progress_card.manifest import load_manifest
-from progress_card.ssh import SshClient
-from progress_card.tasks import Launch
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
 from tests.support import datatrove_stats, ssh_settings, write_manifest, write_shard
@@ -28,12 +26,24 @@ def settings(cluster: LoopbackCluster, known_hosts: Path | None = None) -> str:
     return ssh_settings(cluster, known_hosts=str(known_hosts or cluster.known_hosts), connect_timeout=5)
 
 
-def jobs_file(folder: Path, cluster: LoopbackCluster, *entries: str, known_hosts: Path | None = None) -> Path:
+def jobs_file(
+    folder: Path,
+    cluster: LoopbackCluster,
+    *entries: str,
+    known_hosts: Path | None = None,
+    login: str = "ssh",
+) -> Path:
+    """A manifest whose jobs reach the loopback cluster over SSH, or (`login="local"`) as its login node."""
     body = "\n".join(entries)
+    ssh = "local" if login == "local" else settings(cluster, known_hosts)
     return write_manifest(
         folder,
-        f"# Generation jobs of the team.\ndefaults:\n  repo: acme/gen\n  total: 100\n  ssh: {settings(cluster, known_hosts)}\n\njobs:\n{body}\n",
+        f"# Generation jobs of the team.\ndefaults:\n  repo: acme/gen\n  total: 100\n  ssh: {ssh}\n\njobs:\n{body}\n",
     )
+
+
+BOTH_WAYS = pytest.mark.parametrize("login", ["ssh", "local"])
+"""A finishing rule holds the same over SSH and with `ssh: local` on the login node itself."""
 
 
 def update(jobs: Path, *args: str) -> Result:
@@ -62,13 +72,14 @@ def uploaded(hub: HubSim) -> None:
         write_shard(hub.repo_dir("acme/gen") / "data" / f"{index}.parquet", rows)
 
 
+@BOTH_WAYS
 def test_a_running_array_job_keeps_its_progress_card(
-    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path, login: str
 ) -> None:
     job = cluster.sbatch("--array=0-3%2", wrap="sleep 60")
     try:
         cluster.wait_for(job, lambda states: "RUNNING" in states)
-        jobs = jobs_file(tmp_path, cluster, f"  - name: gen\n    slurm_job_id: {job}")
+        jobs = jobs_file(tmp_path, cluster, f"  - name: gen\n    slurm_job_id: {job}", login=login)
         before = jobs.read_text()
 
         result = update(jobs)
@@ -81,8 +92,9 @@ def test_a_running_array_job_keeps_its_progress_card(
         cluster.scancel(job)
 
 
+@BOTH_WAYS
 def test_a_job_that_left_the_queue_without_stats_has_stopped(
-    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path, login: str
 ) -> None:
     job = cluster.sbatch(wrap="true")
     cluster.wait_gone(job, timeout=60)
@@ -90,6 +102,7 @@ def test_a_job_that_left_the_queue_without_stats_has_stopped(
         tmp_path,
         cluster,
         f"  - name: gen   # the main job\n    slurm_job_id: {job}\n    stats_path: {cluster.shared_dir}/never/stats.json",
+        login=login,
     )
     before = jobs.read_text()
 
@@ -110,8 +123,9 @@ def test_a_job_that_left_the_queue_without_stats_has_stopped(
     assert len(added) == 4
 
 
+@BOTH_WAYS
 def test_a_job_that_wrote_stats_json_has_completed_even_with_an_awkward_path(
-    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path, login: str
 ) -> None:
     source = cluster.shared_dir / f"stats-source-{tmp_path.name}.json"
     source.write_text(datatrove_stats(30))
@@ -127,6 +141,7 @@ def test_a_job_that_wrote_stats_json_has_completed_even_with_an_awkward_path(
         tmp_path,
         cluster,
         f"  - name: gen\n    slurm_job_id: {job}\n    stats_path: {json.dumps(str(target))}",
+        login=login,
     )
 
     result = update(jobs)
@@ -143,15 +158,19 @@ def test_a_job_that_wrote_stats_json_has_completed_even_with_an_awkward_path(
     assert not list(cluster.shared_dir.rglob("pwned")) and not Path("pwned").exists()
 
 
+@BOTH_WAYS
 def test_a_cancelled_job_has_failed_with_its_slurm_state(
-    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path, login: str
 ) -> None:
     job = cluster.sbatch(wrap="sleep 60")
     cluster.wait_for(job, {"RUNNING"})
     cluster.scancel(job)
     cluster.wait_for(job, {"CANCELLED"})
     jobs = jobs_file(
-        tmp_path, cluster, f"  - name: gen\n    slurm_job_id: {job}\n    stats_path: /nowhere/stats.json"
+        tmp_path,
+        cluster,
+        f"  - name: gen\n    slurm_job_id: {job}\n    stats_path: /nowhere/stats.json",
+        login=login,
     )
 
     result = update(jobs)
@@ -164,10 +183,11 @@ def test_a_cancelled_job_has_failed_with_its_slurm_state(
     assert card_line(hub, "default").endswith(f"<br>⚠️ stopped at 63%: {reason}")
 
 
+@BOTH_WAYS
 def test_a_job_id_that_never_existed_is_gone(
-    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path, login: str
 ) -> None:
-    jobs = jobs_file(tmp_path, cluster, "  - name: gen\n    slurm_job_id: 987654")
+    jobs = jobs_file(tmp_path, cluster, "  - name: gen\n    slurm_job_id: 987654", login=login)
     result = update(jobs)
     assert last_line(result).startswith(
         "gen: 63/100 docs (63%), stopped (Slurm job 987654 is no longer in the queue)"
@@ -288,8 +308,9 @@ def test_a_login_node_behind_a_bastion_is_reached_through_it(
     assert cluster.accepted_connections() == connections + 2  # the bastion, then the login node
 
 
+@BOTH_WAYS
 def test_tasks_done_are_read_from_the_logging_folder_on_the_cluster(
-    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path
+    cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path, login: str
 ) -> None:
     logs = cluster.shared_dir / f"logs {tmp_path.name}"
     (logs / "completions").mkdir(parents=True)
@@ -298,10 +319,12 @@ def test_tasks_done_are_read_from_the_logging_folder_on_the_cluster(
         (logs / "completions" / f"{rank:05d}").touch()
     job = cluster.sbatch(wrap="sleep 60")
     try:
+        cluster.wait_for(job, {"RUNNING"})
         jobs = jobs_file(
             tmp_path,
             cluster,
             f"  - name: gen\n    slurm_job_id: {job}\n    logging_dir: {json.dumps(str(logs))}",
+            login=login,
         )
         result = update(jobs)
     finally:
@@ -312,7 +335,10 @@ def test_tasks_done_are_read_from_the_logging_folder_on_the_cluster(
     assert "63% • 63/100 docs • tasks 3/8<br>⏱️ " in card_line(hub, "default")
 
 
-def test_the_launch_comes_back_in_the_same_round_trip(cluster: LoopbackCluster, tmp_path: Path) -> None:
+@BOTH_WAYS
+def test_the_launch_comes_back_in_the_same_round_trip(
+    cluster: LoopbackCluster, tmp_path: Path, login: str
+) -> None:
     logs = cluster.shared_dir / f"launch {tmp_path.name}"
     (logs / "completions").mkdir(parents=True)
     (logs / "executor.json").write_text(json.dumps({"world_size": 96, "tasks": 96, "workers": 64}))
@@ -325,18 +351,16 @@ def test_the_launch_comes_back_in_the_same_round_trip(cluster: LoopbackCluster, 
                 tmp_path,
                 cluster,
                 f"  - {{name: gen, slurm_job_id: {job}, logging_dir: {json.dumps(str(logs))}}}",
+                login=login,
             )
         )
         connections = cluster.accepted_connections()
         with SshClient() as ssh:
-            [watch] = [
-                Watch(j.name, j.slurm_job_id, j.stats_path, j.ssh, j.logging_dir) for j in manifest.jobs
-            ]
-            verdict = FinishDetector(ssh).verdicts([watch])["gen"]
+            verdict = FinishDetector(ssh).verdicts(manifest.jobs)["gen"]
         started = cluster.start_time(job)
     finally:
         cluster.scancel(job)
 
-    assert cluster.accepted_connections() == connections + 1
+    assert cluster.accepted_connections() == connections + (login == "ssh")
     assert verdict.outcome is None and verdict.started_at == started
     assert verdict.launch == Launch(started, 96, 64, frozenset(range(64, 96)))

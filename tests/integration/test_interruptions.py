@@ -56,7 +56,7 @@ def test_sigkill_while_marking_never_leaves_half_a_file(tmp_path: Path) -> None:
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from progress_card.marking import Mark, mark_file
+from progress_card.editing import Mark, mark_file
 from progress_card.state import Known, ShardMemory
 from progress_card.storage import Shard
 jobs, state = Path(sys.argv[1]), Path(sys.argv[2])

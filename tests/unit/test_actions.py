@@ -3,9 +3,9 @@ from datetime import datetime, timedelta, timezone
 
 from progress_card.actions import output_file_text, outputs, step_summary, workflow_commands
 from progress_card.card import Eta
-from progress_card.finish import Outcome
+from progress_card.cluster.finish import Outcome
+from progress_card.cluster.tasks import TaskProgress
 from progress_card.report import JobReport, Report, Status
-from progress_card.tasks import TaskProgress
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 REPORT = Report(
@@ -66,6 +66,7 @@ def test_outputs_count_and_list_every_job() -> None:
         "status": "running",
         "card": "pushed",
         "marked": False,
+        "queue": None,
         "message": None,
     }
     assert [r["status"] for r in records] == [
@@ -113,3 +114,23 @@ def test_output_values_sit_between_unique_delimiters() -> None:
     assert lines[0].startswith("report<<progress_card_") and lines[3] == lines[0].split("<<")[1]
     assert lines[1:3] == ["[1,", "2]"]
     assert lines[4].startswith("failed<<") and lines[5] == "0"
+
+
+def test_a_pending_job_says_why_in_the_summary_the_report_and_its_line() -> None:
+    waiting = JobReport(
+        "held", Status.PUSHED, 0, 100, queue="pending (JobHeldUser) since Dec 01 2026, 14:02 UTC"
+    )
+    report = Report((waiting,))
+    [record] = json.loads(outputs(report)["report"])
+    assert (record["status"], record["queue"]) == (
+        "pending",
+        "pending (JobHeldUser) since Dec 01 2026, 14:02 UTC",
+    )
+    assert (
+        step_summary(report)
+        .splitlines()[-1]
+        .endswith("| ⏳ pending (JobHeldUser) since Dec 01 2026, 14:02 UTC, card pushed |")
+    )
+    assert waiting.summary() == (
+        "held: 0/100 docs (0%), pending (JobHeldUser) since Dec 01 2026, 14:02 UTC, card pushed"
+    )

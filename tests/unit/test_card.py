@@ -7,6 +7,7 @@ from progress_card.card import (
     CardSpec,
     Eta,
     describe_progress,
+    describe_queue,
     describe_stall,
     describe_stop,
     last_updated,
@@ -18,7 +19,8 @@ from progress_card.card import (
     render_bar,
     same_news,
 )
-from progress_card.stats import FinalFigures
+from progress_card.cluster import Pending
+from progress_card.cluster.stats import FinalFigures
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 LATER = NOW + timedelta(hours=1)
@@ -299,4 +301,17 @@ def test_the_hourly_chart_moving_on_is_not_news() -> None:
     assert same_news(first, later)
     assert not same_news(
         first, patch_card(first, "math", line("math", 10, 100), LATER, rate_line("math", 70, [1] * 24))
+    )
+
+
+def test_a_job_in_the_queue_says_why_and_since_when() -> None:
+    since = datetime(2026, 12, 1, 14, 2, tzinfo=timezone.utc)
+    assert (
+        describe_queue(Pending("Priority", since), uploaded=False)
+        == "⏳ pending (Priority) since Dec 01 2026, 14:02 UTC"
+    )
+    assert describe_queue(Pending("None", since), uploaded=False) == "⏳ pending since Dec 01 2026, 14:02 UTC"
+    assert describe_queue(Pending("Resources", since), uploaded=True) == "⏳ requeued, pending (Resources)"
+    assert describe_queue(Pending("DependencyNeverSatisfied", since), uploaded=False) == (
+        "⚠️ never starts: a job it depends on failed (DependencyNeverSatisfied)"
     )

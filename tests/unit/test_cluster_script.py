@@ -4,16 +4,17 @@ tests/integration/test_finish_detection.py."""
 import subprocess
 from pathlib import Path
 
-from progress_card.cluster import Question, build_script, parse_sections
+from progress_card.cluster.questions import build_script, parse_sections
+from tests.support import watched
 
 
 def test_every_value_is_quoted_and_nothing_unvalidated_reaches_the_script() -> None:
     script = build_script(
-        [Question("a", "42", "/data/it's a $(touch /tmp/pwned) `x`/stats.json"), Question("b", "7", None)],
+        [watched("a", "42", stats_path="/data/it's a $(touch /tmp/pwned) `x`/stats.json"), watched("b", "7")],
         "feedface",
     )
     assert (
-        "env TZ=UTC SLURM_TIME_FORMAT=standard squeue --noheader --states=all '--format=%i %T %S' --jobs=42 2>&1"
+        "env TZ=UTC SLURM_TIME_FORMAT=standard squeue --noheader --states=all '--format=%i %T %S %V %r' --jobs=42 2>&1"
         in script
     )
     assert "'/data/it'\"'\"'s a $(touch /tmp/pwned) `x`/stats.json'" in script
@@ -25,8 +26,8 @@ def test_the_script_runs_and_its_sections_parse(tmp_path: Path) -> None:
     (weird / "stats.json").write_text('[{"stats": {}}]')
     script = build_script(
         [
-            Question("present", None, str(weird / "stats.json")),
-            Question("absent", None, str(tmp_path / "missing" / "stats.json")),
+            watched("present", stats_path=str(weird / "stats.json")),
+            watched("absent", stats_path=str(tmp_path / "missing" / "stats.json")),
         ],
         "0123abcd",
     )

@@ -3,6 +3,7 @@ from textwrap import dedent
 
 import pytest
 
+from progress_card.cluster import LOCAL, SshSettings
 from progress_card.manifest import (
     Finished,
     HubDataset,
@@ -11,7 +12,6 @@ from progress_card.manifest import (
     ManifestError,
     load_manifest,
 )
-from progress_card.ssh import SshSettings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -87,12 +87,12 @@ def test_slurm_ids_stats_paths_and_ssh_settings_are_accepted(tmp_path: Path) -> 
         """,
     )
     a, b = load_manifest(path).jobs
-    assert (a.slurm_job_id, a.stats_path) == ("12345", "/scratch/logs/stats.json")
-    assert (b.slurm_job_id, b.stats_path) == ("678", "s3://bucket/stats.json")
-    assert a.ssh == SshSettings(
+    assert (a.slurm_job_ids, a.stats_path) == (("12345",), "/scratch/logs/stats.json")
+    assert (b.slurm_job_ids, b.stats_path) == (("678",), "s3://bucket/stats.json")
+    assert a.login == SshSettings(
         host="login.cluster.example", user="gen", known_hosts=tmp_path / "keys" / "known_hosts"
     )
-    assert b.ssh == SshSettings(
+    assert b.login == SshSettings(
         host="login.cluster.example",
         user="gen",
         port=2222,
@@ -100,6 +100,37 @@ def test_slurm_ids_stats_paths_and_ssh_settings_are_accepted(tmp_path: Path) -> 
         key_env="CLUSTER_KEY",
         proxy_jump="bastion@gate.example:2200",
     )
+
+
+def test_a_job_on_the_login_node_says_ssh_local_and_several_arrays_are_a_list(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        defaults:
+          ssh: {host: login.cluster.example}
+        jobs:
+          - {name: a, repo: acme/gen, total: 1, slurm_job_id: [123, "124"], ssh: local}
+          - {name: b, repo: acme/gen, total: 1, logging_dir: /scratch/logs, ssh: local}
+        """,
+    )
+    a, b = load_manifest(path).jobs
+    assert (a.slurm_job_ids, a.login, b.login) == (("123", "124"), LOCAL, LOCAL)
+    bad = write(
+        tmp_path,
+        """
+        jobs:
+          - {name: a, repo: acme/gen, total: 1, slurm_job_id: [], ssh: local}
+          - {name: b, repo: acme/gen, total: 1, slurm_job_id: [1, "x2"], ssh: local}
+          - {name: c, repo: acme/gen, total: 1, slurm_job_id: 1, ssh: remote}
+        """,
+    )
+    assert problems(bad) == [
+        'jobs.yaml:2: job "a": slurm_job_id must be a list of Slurm job ids, each made of digits, got a list',
+        'jobs.yaml:3: job "b": slurm_job_id.1 must be a Slurm job id made of digits (for an array, its base id), '
+        'got "x2"',
+        'jobs.yaml:4: job "c": ssh must be local (this machine is the login node) or a mapping with host, user, '
+        "port, ...",
+    ]
 
 
 def test_asking_the_cluster_needs_ssh_settings(tmp_path: Path) -> None:
@@ -119,8 +150,8 @@ def test_asking_the_cluster_needs_ssh_settings(tmp_path: Path) -> None:
     ]
     path = write(tmp_path, path.read_text().replace('{host: "-oProxyCommand=evil"}', "{host: ok}"))
     assert problems(path) == [
-        'jobs.yaml:2: job "a": needs ssh settings (ssh: {host: ...}) to ask the cluster about its slurm_job_id, stats_path or logging_dir',
-        'jobs.yaml:3: job "b": needs ssh settings (ssh: {host: ...}) to ask the cluster about its slurm_job_id, stats_path or logging_dir',
+        'jobs.yaml:2: job "a": needs ssh settings (ssh: {host: ...}, or ssh: local on the login node) to ask the cluster about its slurm_job_id, stats_path or logging_dir',
+        'jobs.yaml:3: job "b": needs ssh settings (ssh: {host: ...}, or ssh: local on the login node) to ask the cluster about its slurm_job_id, stats_path or logging_dir',
         'jobs.yaml:5: job "d": ssh needs a host',
     ]
 

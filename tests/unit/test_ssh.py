@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from progress_card.ssh import SshClient, SshConfigError, SshSettings
+from progress_card.cluster.ssh import SshClient, SshConfigError, SshSettings
 
 KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-key-material\n-----END OPENSSH PRIVATE KEY-----\n"
 

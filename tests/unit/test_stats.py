@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from progress_card.stats import FinalFigures, StatsFormatError, final_figures
+from progress_card.cluster.stats import FinalFigures, StatsFormatError, final_figures
 
 DATATROVE_STATS = [
     {"name": "📖 - READER: 🗂 HuggingFaceDatasetReader", "time_stats": {"total": 3.1},

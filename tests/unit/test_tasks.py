@@ -4,8 +4,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from progress_card.card import describe_progress, progress_line, shown
-from progress_card.cluster import Question, build_script, parse_sections
-from progress_card.tasks import TaskProgress, progress, ranks_to_run, tasks_total, workers_limit
+from progress_card.cluster.questions import build_script, parse_sections
+from progress_card.cluster.tasks import TaskProgress, progress, ranks_to_run, tasks_total, workers_limit
+from tests.support import watched
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 
@@ -69,9 +70,7 @@ def test_the_remote_script_counts_completions_and_reads_executor_json(tmp_path: 
     (logs / "executor.json").write_text(json.dumps({"world_size": 8, "workers": 4}))
     (logs / "ranks_to_run.json").write_text("[1, 4, 5, 6, 7]")
     empty = tmp_path / "fresh"
-    script = build_script(
-        [Question("a", None, None, str(logs)), Question("b", None, None, str(empty))], "feed"
-    )
+    script = build_script([watched("a", logging_dir=str(logs)), watched("b", logging_dir=str(empty))], "feed")
     done = subprocess.run(["sh", "-s"], input=script.encode(), capture_output=True, check=True)
     sections = parse_sections(done.stdout, "feed")
     assert sections[("completions", 0)] == ("0", "3")

@@ -1,4 +1,4 @@
-"""Running a shell script on a cluster's login node through the system OpenSSH client.
+"""Reaching a cluster's login node through the system OpenSSH client.
 
 Host keys are always checked (`StrictHostKeyChecking=yes`, `BatchMode=yes`). Key material and
 known_hosts lines given through environment variables are written to 0600 files in a private
@@ -15,9 +15,11 @@ import shlex
 import subprocess
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+
+from .login import UNREACHED, ScriptResult
 
 DEFAULT_KEY_ENV = "SSH_PRIVATE_KEY"
 DEFAULT_KNOWN_HOSTS_ENV = "SSH_KNOWN_HOSTS"
@@ -58,12 +60,16 @@ class SshSettings:
         jump = f" via {self.proxy_jump}" if self.proxy_jump else ""
         return f"{who}{self.host}{where}{jump}"
 
+    @property
+    def key_variable(self) -> str | None:
+        """The environment variable this login reads a private key from, when it names one."""
+        return self.key_env
 
-@dataclass(frozen=True)
-class SshResult:
-    exit_code: int
-    stdout: bytes = field(repr=False)
-    stderr: str
+    def run(self, script: str, ssh: SshClient) -> ScriptResult:
+        return ssh.run_script(self, script)
+
+    def explain(self, result: ScriptResult) -> str:
+        return explain_failure(result, self)
 
 
 class SshClient:
@@ -87,7 +93,7 @@ class SshClient:
             self._folder.cleanup()
             self._folder = None
 
-    def run_script(self, settings: SshSettings, script: str) -> SshResult:
+    def run_script(self, settings: SshSettings, script: str) -> ScriptResult:
         """Run `script` with `sh` on the host; exit 255 (or a timeout) means ssh itself failed."""
         argv = self.argv(settings)
         try:
@@ -100,10 +106,12 @@ class SshClient:
                 env=self._environ,
             )
         except subprocess.TimeoutExpired:
-            return SshResult(255, b"", f"no answer from {settings.target} within the time limit")
+            return ScriptResult(UNREACHED, b"", f"no answer from {settings.target} within the time limit")
         except FileNotFoundError:
-            return SshResult(255, b"", "the ssh client is not installed (install OpenSSH)")
-        return SshResult(completed.returncode, completed.stdout, completed.stderr.decode("utf-8", "replace"))
+            return ScriptResult(UNREACHED, b"", "the ssh client is not installed (install OpenSSH)")
+        return ScriptResult(
+            completed.returncode, completed.stdout, completed.stderr.decode("utf-8", "replace")
+        )
 
     def argv(self, settings: SshSettings) -> list[str]:
         """The ssh command line for `settings`: options only, never a secret."""
@@ -184,7 +192,7 @@ def _proxy_command(jump: str, options: list[str]) -> str:
     return shlex.join([*argv, "--", match["host"]])
 
 
-def explain_failure(result: SshResult, settings: SshSettings) -> str:
+def explain_failure(result: ScriptResult, settings: SshSettings) -> str:
     """Why ssh could not run the script, and what to do about it."""
     text = result.stderr
     if "REMOTE HOST IDENTIFICATION HAS CHANGED" in text:

@@ -1,7 +1,7 @@
 """Has a job finished, and how? stats.json means completed; a Slurm job that is gone means it stopped.
 
-`decide` is the pure rule; `FinishDetector` asks the cluster (one SSH connection per host) and
-the stats URLs, then applies it.
+`decide` is the pure rule; `FinishDetector` asks each login node once (over SSH, or on this
+machine for `ssh: local`) and the stats and logging URLs, then applies it.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 
-from .cluster import Answer, Question, ask
-from .slurm import JobState, Liveness
-from .ssh import SshClient, SshConfigError, SshSettings
+from .login import Login
+from .questions import Answer, Watched, ask, asks_cluster, on_cluster, unknown
+from .slurm import JobState, Liveness, Pending
+from .ssh import SshClient, SshConfigError
 from .stats import Presence, StatsProbe, probe_url
 from .tasks import Launch, TaskProgress, probe_folder_url
 
@@ -37,6 +38,8 @@ class Verdict:
     """Tasks done in datatrove's logging folder, when the job has one and it could be read."""
     started_at: datetime | None = None
     """When Slurm started the job's first task, when it says."""
+    pending: Pending | None = None
+    """Why the job waits in the queue, while nothing of it runs."""
 
     @property
     def launch(self) -> Launch:
@@ -49,7 +52,7 @@ RUNNING = Verdict()
 
 
 def decide(
-    job_id: str | None,
+    job_ids: Sequence[str],
     stats_expected: bool,
     stats: StatsProbe | None,
     slurm: JobState | None,
@@ -60,6 +63,7 @@ def decide(
     A job whose tasks are all done (datatrove's completions) has not stopped when its Slurm job
     leaves the queue: datatrove's follow-up job is still to write stats.json.
     """
+    who, are = slurm_jobs(job_ids), "are" if len(job_ids) > 1 else "is"
     if stats is not None and stats.presence is Presence.FOUND:
         return Verdict(Outcome.COMPLETED, "stats.json found", stats=stats.content)
     if stats is not None and stats.presence is Presence.UNKNOWN:
@@ -67,8 +71,13 @@ def decide(
     if slurm is None:
         return RUNNING
     if slurm.liveness is Liveness.UNKNOWN:
-        return Verdict(warning=f"cannot tell whether Slurm job {job_id} is alive: {slurm.detail}")
+        return Verdict(warning=f"cannot tell whether {who} {are} alive: {slurm.detail}")
     if slurm.liveness is Liveness.ALIVE:
+        if slurm.pending is not None and slurm.pending.never_starts:
+            return Verdict(
+                warning=f"{who} will never start: a job it depends on failed ({slurm.pending.reason}); "
+                "cancel it, then relaunch"
+            )
         return RUNNING
     without = " without stats.json" if stats_expected else ""
     all_done = tasks is not None and tasks.complete
@@ -77,36 +86,24 @@ def decide(
             warning=f"all {tasks.total if tasks else '?'} tasks are done; waiting for datatrove's stats.json"
         )
     if slurm.liveness is Liveness.GONE:
-        return Verdict(Outcome.STOPPED, f"Slurm job {job_id} is no longer in the queue{without}")
+        return Verdict(Outcome.STOPPED, f"{who} {are} no longer in the queue{without}")
     if slurm.state == "COMPLETED":
         if stats_expected:
             # datatrove writes stats.json from a follow-up job that starts when this one ends.
-            return Verdict(warning=f"Slurm job {job_id} ended (COMPLETED); waiting for stats.json")
-        return Verdict(Outcome.COMPLETED, f"Slurm job {job_id} ended (COMPLETED)")
-    return Verdict(Outcome.FAILED, f"Slurm job {job_id} ended ({slurm.state}){without}")
+            return Verdict(warning=f"{who} ended (COMPLETED); waiting for stats.json")
+        return Verdict(Outcome.COMPLETED, f"{who} ended (COMPLETED)")
+    return Verdict(Outcome.FAILED, f"{who} ended ({slurm.state}){without}")
 
 
-@dataclass(frozen=True)
-class Watch:
-    """What to watch for one job: its Slurm id and stats path, and how to reach the cluster."""
-
-    job: str
-    slurm_job_id: str | None
-    stats_path: str | None
-    ssh: SshSettings | None
-    logging_dir: str | None = None
-
-    @property
-    def stats_on_cluster(self) -> bool:
-        return self.stats_path is not None and self.stats_path.startswith("/")
-
-    @property
-    def logs_on_cluster(self) -> bool:
-        return self.logging_dir is not None and self.logging_dir.startswith("/")
+def slurm_jobs(job_ids: Sequence[str]) -> str:
+    """`Slurm job 123`, or `Slurm jobs 123 and 124` for a job launched as several arrays."""
+    if len(job_ids) <= 1:
+        return f"Slurm job {''.join(job_ids)}"
+    return f"Slurm jobs {', '.join(job_ids[:-1])} and {job_ids[-1]}"
 
 
 class FinishDetector:
-    """Asks each cluster once for all its jobs, and each stats URL, then decides."""
+    """Asks each login node once for all its jobs, and each stats or logging URL, then decides."""
 
     def __init__(
         self,
@@ -118,46 +115,33 @@ class FinishDetector:
         self._read_url = read_url
         self._read_logs = read_logs
 
-    def verdicts(self, watches: Sequence[Watch]) -> dict[str, Verdict]:
-        answers = self._ask_clusters(watches)
+    def verdicts(self, jobs: Sequence[Watched]) -> dict[str, Verdict]:
+        answers = self._ask_clusters(jobs)
         verdicts = {}
-        for watch in watches:
-            answer = answers.get(watch.job, Answer())
+        for job in jobs:
+            answer = answers.get(job.name, Answer())
             stats = answer.stats
-            if watch.stats_path is not None and not watch.stats_on_cluster:
-                stats = self._read_url(watch.stats_path)
+            if job.stats_path is not None and on_cluster(job.stats_path) is None:
+                stats = self._read_url(job.stats_path)
             tasks = answer.tasks
-            if watch.logging_dir is not None and not watch.logs_on_cluster:
-                tasks = self._read_logs(watch.logging_dir)
-            verdict = decide(watch.slurm_job_id, watch.stats_path is not None, stats, answer.slurm, tasks)
-            started = answer.slurm.started_at if answer.slurm is not None else None
-            verdicts[watch.job] = replace(verdict, tasks=tasks, started_at=started)
+            if job.logging_dir is not None and on_cluster(job.logging_dir) is None:
+                tasks = self._read_logs(job.logging_dir)
+            verdict = decide(job.slurm_job_ids, job.stats_path is not None, stats, answer.slurm, tasks)
+            slurm = answer.slurm or JobState(Liveness.UNKNOWN)
+            verdicts[job.name] = replace(
+                verdict, tasks=tasks, started_at=slurm.started_at, pending=slurm.pending
+            )
         return verdicts
 
-    def _ask_clusters(self, watches: Sequence[Watch]) -> dict[str, Answer]:
-        by_host: dict[SshSettings, list[Question]] = defaultdict(list)
-        for watch in watches:
-            question = Question(
-                watch.job,
-                watch.slurm_job_id,
-                watch.stats_path if watch.stats_on_cluster else None,
-                watch.logging_dir if watch.logs_on_cluster else None,
-            )
-            if watch.ssh is not None and (
-                question.slurm_job_id or question.stats_path or question.logging_dir
-            ):
-                by_host[watch.ssh].append(question)
+    def _ask_clusters(self, jobs: Sequence[Watched]) -> dict[str, Answer]:
+        by_login: dict[Login, list[Watched]] = defaultdict(list)
+        for job in jobs:
+            if job.login is not None and asks_cluster(job):
+                by_login[job.login].append(job)
         answers: dict[str, Answer] = {}
-        for settings, questions in by_host.items():
+        for login, asked in by_login.items():
             try:
-                answers.update(ask(self._ssh, settings, questions))
+                answers.update(ask(login, self._ssh, asked))
             except SshConfigError as error:
-                failed = JobState(Liveness.UNKNOWN, detail=str(error))
-                unknown = StatsProbe(Presence.UNKNOWN, detail=str(error))
-                answers.update(
-                    {
-                        q.job: Answer(failed if q.slurm_job_id else None, unknown if q.stats_path else None)
-                        for q in questions
-                    }
-                )
+                answers.update({job.name: unknown(job, str(error)) for job in asked})
         return answers

@@ -7,13 +7,16 @@ another), or we cannot tell. Only a clear "gone" may finish a job; anything unex
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 
 # `%i` is the job id (array tasks as 123_4 or 123_[5-9%2]), `%T` the state in full, `%S` when the
-# task started (for a pending one: when Slurm expects it to, or N/A).
-SQUEUE_FORMAT = "%i %T %S"
+# task started (for a pending one: when Slurm expects it to, or N/A), `%V` when it was submitted
+# (or requeued), `%r` why it is in its state (Priority, Resources, JobHeldUser...; may hold spaces,
+# so it comes last).
+SQUEUE_FORMAT = "%i %T %S %V %r"
 SQUEUE_ENVIRONMENT = ("TZ=UTC", "SLURM_TIME_FORMAT=standard")
 """Times in UTC, as `2026-12-01T14:02:00`, whatever the login node's time zone and settings."""
 INVALID_JOB_ID = "Invalid job id specified"
@@ -66,6 +69,8 @@ _SEVERITY = (
     "COMPLETED",
 )
 _JOB_ID = re.compile(r"[0-9]+")
+NEVER_STARTS = "DependencyNeverSatisfied"
+"""The pending reason of a job waiting on one that failed: datatrove's stats merge after a failed array."""
 
 
 class Liveness(Enum):
@@ -78,6 +83,20 @@ class Liveness(Enum):
 
 
 @dataclass(frozen=True)
+class Pending:
+    """Every task still to run is waiting in the queue, none running."""
+
+    reason: str
+    """Slurm's reason: Priority, Resources, JobHeldUser, BeginTime (just requeued)..."""
+    since: datetime | None
+    """When it was submitted or requeued."""
+
+    @property
+    def never_starts(self) -> bool:
+        return self.reason == NEVER_STARTS
+
+
+@dataclass(frozen=True)
 class JobState:
     liveness: Liveness
     state: str | None = None
@@ -86,6 +105,8 @@ class JobState:
     """Why the answer is unknown."""
     started_at: datetime | None = None
     """When its first task started running (None while every task is pending, or when not said)."""
+    pending: Pending | None = None
+    """Set while the job is alive and nothing of it runs."""
 
 
 def valid_job_id(job_id: str) -> bool:
@@ -93,11 +114,14 @@ def valid_job_id(job_id: str) -> bool:
     return bool(_JOB_ID.fullmatch(job_id))
 
 
-def squeue_argv(job_id: str) -> list[str]:
-    """`squeue` for one job in every state, no header, in SQUEUE_FORMAT, times in UTC.
+def squeue_argv(job_ids: Sequence[str]) -> list[str]:
+    """`squeue` for the job's arrays in every state, no header, in SQUEUE_FORMAT, times in UTC.
     `--jobs=` because `-j`'s argument is optional."""
-    if not valid_job_id(job_id):
-        raise ValueError(f"not a Slurm job id: {job_id!r}")
+    if not job_ids:
+        raise ValueError("no Slurm job id to ask about")
+    for job_id in job_ids:
+        if not valid_job_id(job_id):
+            raise ValueError(f"not a Slurm job id: {job_id!r}")
     return [
         "env",
         *SQUEUE_ENVIRONMENT,
@@ -105,42 +129,66 @@ def squeue_argv(job_id: str) -> list[str]:
         "--noheader",
         "--states=all",
         f"--format={SQUEUE_FORMAT}",
-        f"--jobs={job_id}",
+        f"--jobs={','.join(job_ids)}",
     ]
 
 
-def parse_squeue(job_id: str, exit_code: int, output: str) -> JobState:
-    """What `squeue_argv(job_id)` answered (stdout and stderr together) says about the job."""
+@dataclass(frozen=True)
+class _Line:
+    base: str
+    state: str
+    started: datetime | None
+    submitted: datetime | None
+    reason: str
+
+
+def parse_squeue(job_ids: Sequence[str], exit_code: int, output: str) -> JobState:
+    """What `squeue_argv(job_ids)` answered (stdout and stderr together) says about the job.
+
+    The job is alive while any of its arrays is; it ended (or is gone) when all of them have.
+    """
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     if exit_code != 0:
         if any(INVALID_JOB_ID in line for line in lines):
-            return JobState(Liveness.GONE)
+            return JobState(Liveness.GONE)  # squeue says so for a single unknown id
         return JobState(Liveness.UNKNOWN, detail=f"squeue exited with {exit_code}: {_excerpt(lines)}")
-    if not lines:
-        return JobState(Liveness.GONE)
-    task = re.compile(rf"{re.escape(job_id)}(?:_(?:[0-9]+|\[[0-9,%\-]+\]))?")
-    states = []
-    starts = []
+    task = re.compile(rf"({'|'.join(map(re.escape, job_ids))})(?:_(?:[0-9]+|\[[0-9,%\-]+\]))?")
+    rows = []
     for line in lines:
-        fields = line.split()
-        if len(fields) != 3 or not task.fullmatch(fields[0]):
+        fields = line.split(maxsplit=4)
+        match = task.fullmatch(fields[0]) if fields else None
+        if len(fields) != 5 or match is None:
             return JobState(Liveness.UNKNOWN, detail=f"unexpected squeue output: {line!r}")
-        states.append(fields[1])
-        if fields[1] != "PENDING" and (start := _start_time(fields[2])) is not None:
-            starts.append(start)
-    unknown = [state for state in states if state not in ALIVE_STATES | TERMINAL_STATES]
+        rows.append(_Line(match.group(1), fields[1], _time(fields[2]), _time(fields[3]), fields[4]))
+    unknown = [row.state for row in rows if row.state not in ALIVE_STATES | TERMINAL_STATES]
     if unknown:
         return JobState(Liveness.UNKNOWN, detail=f"unknown Slurm state {unknown[0]}")
-    started = min(starts, default=None)
-    alive = [state for state in states if state in ALIVE_STATES]
+    started = min((row.started for row in rows if row.state != "PENDING" and row.started), default=None)
+    alive = [row for row in rows if row.state in ALIVE_STATES]
     if alive:
-        return JobState(Liveness.ALIVE, "RUNNING" if "RUNNING" in alive else alive[0], started_at=started)
-    worst = min(states, key=_SEVERITY.index)
+        states = [row.state for row in alive]
+        state = "RUNNING" if "RUNNING" in states else states[0]
+        return JobState(Liveness.ALIVE, state, started_at=started, pending=_pending(alive))
+    if not rows:
+        return JobState(Liveness.GONE)
+    worst = min((row.state for row in rows), key=_SEVERITY.index)
+    if worst == "COMPLETED" and {row.base for row in rows} != set(job_ids):
+        return JobState(
+            Liveness.GONE, started_at=started
+        )  # some arrays left the queue: how they ended is not known
     return JobState(Liveness.ENDED, worst, started_at=started)
 
 
-def _start_time(text: str) -> datetime | None:
-    """squeue's `%S` in UTC; None for N/A, Unknown or anything else."""
+def _pending(alive: list[_Line]) -> Pending | None:
+    """Pending when nothing alive runs: the reason of the earliest submitted line."""
+    if any(row.state != "PENDING" for row in alive):
+        return None
+    first = min(alive, key=lambda row: row.submitted or datetime.max.replace(tzinfo=timezone.utc))
+    return Pending(first.reason.strip("()"), first.submitted)
+
+
+def _time(text: str) -> datetime | None:
+    """A squeue time in UTC; None for N/A, Unknown or anything else."""
     try:
         return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
     except ValueError:

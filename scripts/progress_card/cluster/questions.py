@@ -1,9 +1,10 @@
-"""Asking a cluster about its jobs: one SSH connection per host, whatever the number of jobs on it.
+"""The questions asked of a login node: one small shell script per host, whatever the number of jobs.
 
-All the questions for one host go in one small shell script (squeue for each Slurm job; for
-each stats path: does the file exist, and its content; for each datatrove logging folder: how
-many completions, executor.json and ranks_to_run.json). Every value in the script is validated
-and shell-quoted; the answers come back between marker lines that carry a random nonce.
+The script asks, for each job: squeue about all its Slurm arrays at once; whether its stats path
+exists, and its content; in its datatrove logging folder, how many completions, executor.json
+and ranks_to_run.json. Every value in the script is validated and shell-quoted; the answers come
+back between marker lines that carry a random nonce. Paths are on the cluster when absolute
+(URLs are read elsewhere, with fsspec).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import secrets
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
+from .login import UNREACHED, Login
 from .slurm import JobState, Liveness, parse_squeue, squeue_argv
-from .ssh import SshClient, SshSettings, explain_failure
+from .ssh import SshClient
 from .stats import STATS_SIZE_LIMIT, Presence, StatsProbe
 from .tasks import EXECUTOR_SIZE_LIMIT, RANKS_SIZE_LIMIT, TaskProgress, progress
 
@@ -27,16 +30,28 @@ _LAUNCH_FILES = (
 """The logging folder's files read whole: (section kind, file name, size limit)."""
 
 
-@dataclass(frozen=True)
-class Question:
-    """What to ask the cluster about one job."""
+class Watched(Protocol):
+    """What a job says about where to look: a manifest job is one."""
 
-    job: str
-    slurm_job_id: str | None = None
-    stats_path: str | None = None
-    """An absolute path on the cluster."""
-    logging_dir: str | None = None
-    """datatrove's logging folder, an absolute path on the cluster."""
+    @property
+    def name(self) -> str: ...
+    @property
+    def slurm_job_ids(self) -> tuple[str, ...]: ...
+    @property
+    def stats_path(self) -> str | None: ...
+    @property
+    def logging_dir(self) -> str | None: ...
+    @property
+    def login(self) -> Login | None: ...
+
+
+def on_cluster(path: str | None) -> str | None:
+    """The path when it is one on the cluster (absolute), None for a URL or no path."""
+    return path if path is not None and path.startswith("/") else None
+
+
+def asks_cluster(job: Watched) -> bool:
+    return bool(job.slurm_job_ids or on_cluster(job.stats_path) or on_cluster(job.logging_dir))
 
 
 @dataclass(frozen=True)
@@ -46,36 +61,37 @@ class Answer:
     tasks: TaskProgress | None = None
 
 
-def ask(client: SshClient, settings: SshSettings, questions: Sequence[Question]) -> dict[str, Answer]:
-    """Ask every question over one connection; when ssh fails, every answer is unknown with the reason."""
+def ask(login: Login, ssh: SshClient, jobs: Sequence[Watched]) -> dict[str, Answer]:
+    """Ask about every job in one run of the script; when it cannot run, every answer is unknown, with why."""
     nonce = secrets.token_hex(8)
-    script = build_script(questions, nonce)
-    result = client.run_script(settings, script)
-    if result.exit_code == 255:
-        reason = explain_failure(result, settings)
-        return {q.job: _unknown(q, reason) for q in questions}
+    script = build_script(jobs, nonce)
+    result = login.run(script, ssh)
+    if result.exit_code == UNREACHED:
+        reason = login.explain(result)
+        return {job.name: unknown(job, reason) for job in jobs}
     sections = parse_sections(result.stdout, nonce)
-    return {q.job: _answer(q, index, sections, result.exit_code) for index, q in enumerate(questions)}
+    return {job.name: _answer(job, index, sections, result.exit_code) for index, job in enumerate(jobs)}
 
 
-def build_script(questions: Sequence[Question], nonce: str) -> str:
+def build_script(jobs: Sequence[Watched], nonce: str) -> str:
     """The POSIX shell script asking every question; answers end with `@@<nonce> <kind> <index> <status>`."""
     mark = f"@@{nonce}"
     lines = ["# progress-card: read-only questions about generation jobs", f"printf '\\n{mark} begin 0 0\\n'"]
-    for index, question in enumerate(questions):
-        if question.slurm_job_id is not None:
-            command = shlex.join(squeue_argv(question.slurm_job_id))
+    for index, job in enumerate(jobs):
+        stats_path, logging_dir = on_cluster(job.stats_path), on_cluster(job.logging_dir)
+        if job.slurm_job_ids:
+            command = shlex.join(squeue_argv(job.slurm_job_ids))
             lines.append(f"{command} 2>&1; printf '\\n{mark} squeue {index} %s\\n' \"$?\"")
-        if question.stats_path is not None:
-            path = shlex.quote(_absolute(question.stats_path))
+        if stats_path is not None:
+            path = shlex.quote(_absolute(stats_path))
             lines.append(
                 f"if [ -f {path} ] && [ -r {path} ]; then head -c {STATS_SIZE_LIMIT + 1} < {path} | base64; "
                 f"printf '\\n{mark} stats {index} found\\n'; "
                 f"elif [ -e {path} ]; then printf '\\n{mark} stats {index} unreadable\\n'; "
                 f"else printf '\\n{mark} stats {index} missing\\n'; fi"
             )
-        if question.logging_dir is not None:
-            folder = _absolute(question.logging_dir).rstrip("/") or "/"
+        if logging_dir is not None:
+            folder = _absolute(logging_dir).rstrip("/") or "/"
             completions = shlex.quote(f"{folder}/completions")
             lines.append(
                 f"if [ -d {completions} ]; then find {completions} -mindepth 1 -maxdepth 1 -type f | wc -l; "
@@ -107,27 +123,24 @@ def parse_sections(stdout: bytes, nonce: str) -> dict[tuple[str, int], tuple[str
 
 
 def _answer(
-    question: Question, index: int, sections: dict[tuple[str, int], tuple[str, str]], exit_code: int
+    job: Watched, index: int, sections: dict[tuple[str, int], tuple[str, str]], exit_code: int
 ) -> Answer:
-    cut_short = f"the remote script stopped early (exit {exit_code})"
+    cut_short = f"the questions script stopped early (exit {exit_code})"
+    stats_path = on_cluster(job.stats_path)
     slurm = None
-    if question.slurm_job_id is not None:
+    if job.slurm_job_ids:
         section = sections.get(("squeue", index))
         if section is None:
             slurm = JobState(Liveness.UNKNOWN, detail=cut_short)
         elif not section[0].isdigit():
             slurm = JobState(Liveness.UNKNOWN, detail=f"unexpected squeue status {section[0]!r}")
         else:
-            slurm = parse_squeue(question.slurm_job_id, int(section[0]), section[1])
+            slurm = parse_squeue(job.slurm_job_ids, int(section[0]), section[1])
     stats = None
-    if question.stats_path is not None:
+    if stats_path is not None:
         section = sections.get(("stats", index))
-        stats = (
-            _stats(question.stats_path, section)
-            if section
-            else StatsProbe(Presence.UNKNOWN, detail=cut_short)
-        )
-    tasks = _tasks(sections, index) if question.logging_dir is not None else None
+        stats = _stats(stats_path, section) if section else StatsProbe(Presence.UNKNOWN, detail=cut_short)
+    tasks = _tasks(sections, index) if on_cluster(job.logging_dir) is not None else None
     return Answer(slurm, stats, tasks)
 
 
@@ -164,10 +177,11 @@ def _tasks(sections: dict[tuple[str, int], tuple[str, str]], index: int) -> Task
     return progress(int(counted[1].strip()), *contents)
 
 
-def _unknown(question: Question, reason: str) -> Answer:
+def unknown(job: Watched, reason: str) -> Answer:
+    """The answer when the cluster could not be asked: nothing known, and why."""
     return Answer(
-        JobState(Liveness.UNKNOWN, detail=reason) if question.slurm_job_id is not None else None,
-        StatsProbe(Presence.UNKNOWN, detail=reason) if question.stats_path is not None else None,
+        JobState(Liveness.UNKNOWN, detail=reason) if job.slurm_job_ids else None,
+        StatsProbe(Presence.UNKNOWN, detail=reason) if on_cluster(job.stats_path) is not None else None,
     )
 
 
