@@ -18,7 +18,7 @@ from progress_card.cluster import SshClient
 from progress_card.hub import HubClient
 from progress_card.manifest import HubDataset, Job, load_manifest
 from progress_card.report import Report
-from progress_card.run import run
+from progress_card.run import Options, run
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
 
@@ -104,14 +104,19 @@ def card(hub: HubSim, repo_id: str = "acme/gen") -> str:
     return (hub.repo_dir(repo_id) / "README.md").read_text(encoding="utf-8")
 
 
-def command(*args: str) -> Result:
-    """`progress-card ARGS...` in this process, as a user would type it."""
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+def progress_line(text: str, config: str = "default") -> str:
+    """A config's progress line in a card's text."""
+    return next(line for line in text.splitlines() if line.startswith(f"**{config}**:"))
 
 
-def update(jobs: Path, *args: str) -> Result:
+def command(*args: str, env: dict[str, str] | None = None) -> Result:
+    """`progress-card ARGS...` in this process, as a user would type it (with `env` added)."""
+    return CliRunner().invoke(main, list(args), catch_exceptions=False, env=env)
+
+
+def update(jobs: Path, *args: str, env: dict[str, str] | None = None) -> Result:
     """`progress-card update --jobs JOBS ARGS...`."""
-    return command("update", "--jobs", str(jobs), *args)
+    return command("update", "--jobs", str(jobs), *args, env=env)
 
 
 def watched(name: str, *job_ids: str, stats_path: str | None = None, logging_dir: str | None = None) -> Job:
@@ -126,7 +131,9 @@ def update_at(jobs: Path, now: datetime) -> Report:
     an empty state folder beside the manifest."""
     manifest = load_manifest(jobs)
     with SshClient() as ssh:
-        return run(manifest.jobs, services(manifest.path, HubClient(), ssh, jobs.parent / "state"), now=now)
+        return run(
+            manifest.jobs, services(manifest.path, HubClient(), ssh, jobs.parent / "state"), Options(now)
+        )
 
 
 def environment(**extra: str) -> dict[str, str]:

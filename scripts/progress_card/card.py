@@ -10,7 +10,8 @@ card the other wrote:
     *Last updated: 2026-11-27 16:15:00 UTC*
 
 Everything here is a pure text transform: patching twice equals patching once, and the bytes
-of the card outside this config's line and the timestamp are never touched.
+of the card outside this config's line and the timestamp are never touched, except the
+`configs:` of a card this tool created, which gains each config it follows (`ensure_config`).
 """
 
 from __future__ import annotations
@@ -312,9 +313,41 @@ class CardSpec:
     description: str | None = None
 
 
+OUR_TAG = "progress-card"
+"""The tag of the cards this tool created: their front matter is ours to rewrite."""
+
+
+def config_entry(spec: CardSpec) -> dict[str, object]:
+    """The `configs:` entry that lets `load_dataset(repo, config)` and the viewer find the config."""
+    return {
+        "config_name": spec.config,
+        "data_files": [{"split": spec.split, "path": f"{spec.folder}/**/*.parquet"}],
+    }
+
+
+def ensure_config(text: str, spec: CardSpec) -> tuple[str, str | None]:
+    """The card with the spec's config in its `configs:`, and a warning when it is missing from a card
+    this tool did not create (whose front matter is not ours to re-serialise)."""
+    card = DatasetCard(text)
+    data = card.data
+    configs = list(data.get("configs") or [])
+    if any(isinstance(entry, dict) and entry.get("config_name") == spec.config for entry in configs):
+        return text, None
+    if OUR_TAG in (data.get("tags") or []):
+        data["configs"] = [*configs, config_entry(spec)]
+        return str(card), None
+    if not configs and spec.config == "default":
+        return text, None  # the Hub finds data/ as the default config by itself
+    return text, (
+        f"the card's configs: does not list {spec.config}, so load_dataset and the dataset viewer cannot "
+        f"find it; add `- config_name: {spec.config}` with data_files `{spec.folder}/**/*.parquet` to the "
+        "card's front matter"
+    )
+
+
 def new_card(spec: CardSpec, line: str, now: datetime, rate: str | None = None) -> str:
     """A complete card for a repo that has no README yet: metadata, summary, progress, usage."""
-    tags = ["synthetic", "progress-card"]
+    tags = ["synthetic", OUR_TAG]
     if spec.model:
         tags.append(spec.model.split("/")[-1])
     data = DatasetCardData(
@@ -323,12 +356,7 @@ def new_card(spec: CardSpec, line: str, now: datetime, rate: str | None = None) 
         source_datasets=[spec.source_dataset] if spec.source_dataset else None,
         task_categories=["text-generation"],
         annotations_creators=["machine-generated"],
-        configs=[
-            {
-                "config_name": spec.config,
-                "data_files": [{"split": spec.split, "path": f"{spec.folder}/**/*.parquet"}],
-            }
-        ],
+        configs=[config_entry(spec)],
     )
     body = "\n".join(
         [

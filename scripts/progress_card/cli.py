@@ -16,16 +16,15 @@ import click
 
 from . import __version__, actions
 from .cluster import FinishDetector, SshClient, valid_job_id
-from .editing import Mark, MarkingError, add_text, edit_file, mark_file, relaunch_text
+from .editing import Mark, add_text, edit_file, mark_file, relaunch_text
+from .errors import ManifestError, MarkingError
 from .hub import QUOTA_WAIT, HubClient
-from .local import LocalRepo
-from .manifest import HubDataset, Location, Manifest, ManifestError, load_manifest
+from .manifest import Manifest, load_manifest
 from .quota import RateLimits
 from .redaction import Redactor, secrets_from
 from .report import Report
-from .run import REFRESH_AFTER, Services, run
+from .run import REFRESH_AFTER, Options, Services, run
 from .state import InputTotals, ShardMemory
-from .storage import DatasetRepo
 from .total import resolve_total
 from .transport import RetryPolicy
 
@@ -59,7 +58,11 @@ def main(verbose: bool) -> None:
 @main.command()
 @JOBS_OPTION
 @click.option("--only", "only", multiple=True, metavar="NAME", help="Update only this job (repeatable).")
-@click.option("--dry-run", is_flag=True, help="Print how each card would change (a diff); push nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print each repo's plan (the commit it would make, the jobs it would mark, the card's diff); write nothing.",
+)
 @click.option(
     "--state-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -143,11 +146,13 @@ def update(
         report = run(
             jobs,
             services(manifest.path, hub, ssh, state_dir),
-            now=datetime.now(timezone.utc),
-            dry_run=dry_run,
-            refresh_after=timedelta(hours=refresh_after),
-            allow_decrease=allow_decrease,
-            should_stop=stop.requested,
+            Options(
+                now=datetime.now(timezone.utc),
+                dry_run=dry_run,
+                refresh_after=timedelta(hours=refresh_after),
+                allow_decrease=allow_decrease,
+                should_stop=stop.requested,
+            ),
         )
     for job in report.jobs:
         if job.diff:
@@ -164,11 +169,11 @@ def services(manifest: Path, hub: HubClient, ssh: SshClient, state_dir: Path) ->
     totals = InputTotals.in_folder(state_dir)
     detector = FinishDetector(ssh)
     return Services(
-        open_repo=lambda location: _open_repo(hub, location),
+        open_repo=lambda location: location.open(hub),
         resolve_total=lambda job: resolve_total(job, hub, totals),
         verdicts=detector.verdicts,
         mark=lambda mark: _mark(manifest, mark),
-        memory=lambda job: ShardMemory.in_folder(state_dir, f"{_url(job.output)}/{job.folder}"),
+        memory=lambda job: ShardMemory.in_folder(state_dir, f"{job.output.url}/{job.folder}"),
         workers=hub.pool_size,
     )
 
@@ -326,17 +331,5 @@ def _fail_usage(error: ManifestError) -> NoReturn:
     sys.exit(2)
 
 
-def _open_repo(hub: HubClient, location: Location) -> DatasetRepo:
-    if isinstance(location, HubDataset):
-        return hub.repo(location.repo_id)
-    return LocalRepo(location.path)
-
-
 def _mark(path: Path, mark: Mark) -> None:
     mark_file(path, [mark])
-
-
-def _url(location: Location) -> str:
-    if isinstance(location, HubDataset):
-        return f"hf://datasets/{location.repo_id}"
-    return location.path.as_uri()

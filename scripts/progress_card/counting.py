@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
 
-from .footer import MINIMUM_SIZE, TAIL_GUESS, FooterError, NeedMoreBytes, rows_from_tail
+from .errors import FooterError, JobError, NeedMoreBytes, QuotaSpent, StillCounting, Stopped
+from .footer import MINIMUM_SIZE, TAIL_GUESS, rows_from_tail
 from .progressbar import footer_progress
-from .quota import QuotaSpent, Stopped
 from .state import Known, ShardMemory
-from .storage import JobError, Shard, Snapshot
+from .storage import Shard, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,6 @@ CHECKPOINT_SECONDS = 5.0
 thousands of shards costs more than the reads it protects."""
 
 
-class StillCounting(QuotaSpent):
-    """The count could not finish within this run's wait for rate limits; what was read is saved."""
-
-
 def count_documents(
     snapshot: Snapshot,
     folder: str,
@@ -68,8 +64,9 @@ def count_documents(
     label: str = "count",
     stopping: Callable[[], bool] = lambda: False,
     clock: Callable[[], float] = time.monotonic,
+    shards: list[Shard] | None = None,
 ) -> Count:
-    """Sum the footers' row counts of every shard under `folder`.
+    """Sum the footers' row counts of every shard under `folder` (`shards`, when already listed).
 
     Shards that `memory` knows (same path, content and size) are not read again; the others are
     read many at once, and remembered, saved every few hundred (and few seconds). A shard whose
@@ -77,7 +74,8 @@ def count_documents(
     storage keeps failing: JobError; the rate-limit budget is spent: StillCounting; the run is
     stopped: Stopped), what was read is saved, and the error says how far it got.
     """
-    shards = snapshot.list_shards(folder)
+    if shards is None:
+        shards = snapshot.list_shards(folder)
     memory = memory if memory is not None else ShardMemory(None, label)
     memory.retain(shards)
     fresh = [shard for shard in shards if memory.recall(shard) is None]

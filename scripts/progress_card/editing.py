@@ -22,6 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .atomic import write_atomically
+from .errors import MarkingError
 from .manifest import parse_manifest
 
 
@@ -43,10 +44,6 @@ class Mark:
 
 
 FINISH_KEYS = ("finished", "outcome", "finished_at", "final_count")
-
-
-class MarkingError(Exception):
-    """jobs.yaml cannot take the edit: the job is not there, or the result would not be a valid manifest."""
 
 
 def mark_file(path: Path, marks: Sequence[Mark]) -> str:

@@ -10,23 +10,13 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .errors import FooterError, NeedMoreBytes
+
 MAGIC = b"PAR1"
 MINIMUM_SIZE = 12
 """Leading magic, footer length and trailing magic: no parquet file is shorter."""
 TAIL_GUESS = 64 * 1024
 """Bytes to read first from the end of a shard: enough for the footer of a typical shard."""
-
-
-class FooterError(ValueError):
-    """The bytes are not the end of a readable parquet file."""
-
-
-class NeedMoreBytes(Exception):
-    """The footer is longer than the bytes read; read `length` bytes from the end instead."""
-
-    def __init__(self, length: int) -> None:
-        super().__init__(f"footer needs the last {length} bytes")
-        self.length = length
 
 
 def rows_from_tail(tail: bytes, file_size: int) -> int:

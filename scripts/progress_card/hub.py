@@ -26,9 +26,10 @@ from huggingface_hub.utils._http import hf_request_event_hook
 from requests.utils import parse_header_links
 
 from . import __version__
+from .errors import CardConflict, JobError, RateLimited, RepoNotFound, Retryable
 from .quota import RateLimits, bucket_of, is_refusal, retry_after
-from .storage import CARD_PATH, CardConflict, JobError, RepoNotFound, Shard, card_text
-from .transport import RETRYABLE_STATUSES, RateLimited, Retryable, RetryPolicy, Transport, retrying
+from .storage import CARD_PATH, Shard, card_text
+from .transport import RETRYABLE_STATUSES, RetryPolicy, Transport, retrying
 
 PATHS_INFO_BATCH = 50
 """Paths per paths-info request when asking for commit dates (the Hub's limit with `expand`)."""

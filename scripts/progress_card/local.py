@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .atomic import write_atomically
-from .storage import CARD_PATH, MAX_CARD_BYTES, RepoNotFound, Shard, card_text
+from .errors import RepoNotFound
+from .storage import CARD_PATH, MAX_CARD_BYTES, Shard, card_text
 
 
 @dataclass(frozen=True)

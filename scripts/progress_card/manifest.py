@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from jsonschema import Draft202012Validator, ValidationError
@@ -23,22 +20,20 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from .cluster import LOCAL, Login, SshSettings
+from .errors import ManifestError
+from .local import LocalRepo
+from .schema import pattern, schema
+from .storage import DatasetRepo
 
-SCHEMA_FILE = "jobs.schema.json"
+if TYPE_CHECKING:
+    from .hub import HubClient
+
 HF_DATASETS_PREFIX = "hf://datasets/"
-_REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+_REPO_ID = pattern("repo")
 # Mapping-valued keys that merge key by key with the defaults instead of replacing them.
 _MERGED_KEYS = ("input", "ssh")
 # Keys that stand for one another: a job that sets one does not inherit the others from the defaults.
 _ALTERNATIVES = (frozenset({"repo", "output"}),)
-
-
-class ManifestError(Exception):
-    """jobs.yaml cannot be used as it is; `problems` holds one located message each."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = tuple(problems)
 
 
 @dataclass(frozen=True)
@@ -50,6 +45,32 @@ class HubDataset:
     def __str__(self) -> str:
         return self.repo_id
 
+    def open(self, hub: HubClient) -> DatasetRepo:
+        return hub.repo(self.repo_id)
+
+    @property
+    def url(self) -> str:
+        """The fsspec URL of the repo (the state folder is keyed by it)."""
+        return f"hf://datasets/{self.repo_id}"
+
+    @property
+    def title(self) -> str:
+        """What a new card calls it."""
+        return self.repo_id
+
+    @property
+    def hub_id(self) -> str | None:
+        """The repo id, for links on a card."""
+        return self.repo_id
+
+    def file_prefix(self, revision: str | None) -> str:
+        """How `datasets` names the repo's files at `revision`, before their path in the repo."""
+        return f"hf://datasets/{self.repo_id}@{revision}/"
+
+    def builder_arguments(self, revision: str | None) -> dict[str, Any]:
+        """What `datasets.load_dataset_builder` needs to read this dataset, pinned to `revision`."""
+        return {"path": self.repo_id, "revision": revision}
+
 
 @dataclass(frozen=True)
 class LocalDataset:
@@ -59,6 +80,27 @@ class LocalDataset:
 
     def __str__(self) -> str:
         return str(self.path)
+
+    def open(self, hub: HubClient) -> DatasetRepo:
+        return LocalRepo(self.path)
+
+    @property
+    def url(self) -> str:
+        return self.path.as_uri()
+
+    @property
+    def title(self) -> str:
+        return self.path.name
+
+    @property
+    def hub_id(self) -> str | None:
+        return None
+
+    def file_prefix(self, revision: str | None) -> str:
+        return f"{self.path}/"
+
+    def builder_arguments(self, revision: str | None) -> dict[str, Any]:
+        return {"path": str(self.path)}
 
 
 Location = HubDataset | LocalDataset
@@ -120,13 +162,6 @@ class Manifest:
                 [f"{self.path}: no job named {_quote(name)}{_suggest(name, known)}" for name in unknown]
             )
         return tuple(job for job in self.jobs if job.name in names)
-
-
-@cache
-def schema() -> dict[str, Any]:
-    text = resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
 
 
 def load_manifest(path: Path) -> Manifest:

@@ -26,20 +26,14 @@ from dataclasses import dataclass
 
 from huggingface_hub.utils import parse_ratelimit_headers
 
+from .errors import QuotaSpent, Stopped
+
 log = logging.getLogger(__name__)
 
 RESET_MARGIN = 1.0
 """Seconds waited past the announced reset: the announcement is rounded to whole seconds."""
 POLL = 0.25
 """Longest uninterrupted pause of a waiting worker, so that a stop is noticed at once."""
-
-
-class QuotaSpent(Exception):
-    """Waiting for the Hub's rate-limit window would overrun this run's budget for such waits."""
-
-
-class Stopped(Exception):
-    """The run was asked to stop (SIGTERM) while this work was under way."""
 
 
 def bucket_of(path: str) -> str:

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from .errors import JobError
+
 CARD_PATH = "README.md"
 MAX_CARD_BYTES = 4 * 1024 * 1024
 """A README larger than this is not read (cards are small; a huge one is a mistake or hostile)."""
-
-
-class JobError(Exception):
-    """A problem that fails one job. The message says what went wrong and what to do about it."""
-
-
-class RepoNotFound(JobError):
-    """The output repo does not exist (yet), or the token cannot see it."""
 
 
 def card_text(data: bytes, where: str) -> str:
@@ -28,10 +22,6 @@ def card_text(data: bytes, where: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise JobError(f"the card of {where} is not UTF-8 text; it was left alone") from None
-
-
-class CardConflict(Exception):
-    """The branch moved since the card was read; read it again and re-apply the change."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +55,15 @@ class Snapshot(Protocol):
     def read_card(self) -> str | None:
         """The README's text, or None when there is none yet."""
         ...
+
+
+def shards_in(snapshot: Snapshot, folders: Sequence[str]) -> dict[str, list[Shard]]:
+    """The shards of each folder, from one listing: of the folder itself when there is one, of the
+    whole repo (kept to those folders) when there are several."""
+    if len(folders) == 1:
+        return {folders[0]: snapshot.list_shards(folders[0])}
+    every = snapshot.list_shards("")
+    return {folder: [shard for shard in every if shard.path.startswith(f"{folder}/")] for folder in folders}
 
 
 class DatasetRepo(Protocol):

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .counting import read_rows
+from .errors import JobError, RepoNotFound
 from .hub import HubClient
-from .local import LocalRepo
-from .manifest import HubDataset, InputDataset, Job, Location
+from .manifest import InputDataset, Job, Location
 from .state import InputTotals, RememberedTotal
-from .storage import JobError, RepoNotFound, Snapshot
+from .storage import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,7 @@ def _derived(source: InputDataset, snapshot: Snapshot, hub: HubClient) -> Total 
 def _snapshot(location: Location, hub: HubClient) -> Snapshot | None:
     """The input at one revision, which the metadata and the footers are both read from."""
     try:
-        if isinstance(location, HubDataset):
-            return hub.repo(location.repo_id).snapshot()
-        return LocalRepo(location.path).snapshot()
+        return location.open(hub).snapshot()
     except RepoNotFound as error:
         log.warning("input dataset: %s", error)
         return None
@@ -107,12 +105,9 @@ def _builder(source: InputDataset, snapshot: Snapshot) -> Any:
     location = source.location
     with tempfile.TemporaryDirectory(prefix="progress-card-datasets-") as cache:
         try:
-            if isinstance(location, HubDataset):
-                # A pinned revision keeps every read consistent (and skips the dataset viewer lookup).
-                return load_dataset_builder(
-                    location.repo_id, name=source.config, revision=snapshot.revision, cache_dir=cache
-                )
-            return load_dataset_builder(str(location.path), name=source.config, cache_dir=cache)
+            # A pinned revision keeps every read consistent (and skips the dataset viewer lookup).
+            arguments = location.builder_arguments(snapshot.revision)
+            return load_dataset_builder(**arguments, name=source.config, cache_dir=cache)
         except (OSError, ValueError) as error:
             log.warning("cannot read the metadata of input %s: %s", location, _first_line(error))
         return None
@@ -121,10 +116,7 @@ def _builder(source: InputDataset, snapshot: Snapshot) -> Any:
 def _from_footers(source: InputDataset, snapshot: Snapshot, files: list[str], workers: int) -> Total | None:
     """Sum the footers of the split's files; None unless every one is a readable parquet file."""
     location = source.location
-    if isinstance(location, HubDataset):
-        prefix = f"hf://datasets/{location.repo_id}@{snapshot.revision}/"
-    else:
-        prefix = f"{location.path}/"
+    prefix = location.file_prefix(snapshot.revision)
     wanted = {file.removeprefix(prefix) for file in files}
     if not all(path.endswith(".parquet") for path in wanted):
         log.warning(

@@ -24,8 +24,8 @@ import requests
 import urllib3
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
+from .errors import JobError, RateLimited, Retryable
 from .quota import RateLimits, bucket_of, retry_after
-from .storage import JobError
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -42,18 +42,6 @@ class RetryPolicy:
     first_wait: float = 0.5
     max_wait: float = 16.0
     """The longest backoff between attempts; a Retry-After the server asked for is not capped."""
-
-
-class Retryable(Exception):
-    """A failure worth another attempt; `retry_after` is the wait the server asked for."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class RateLimited(Exception):
-    """The Hub refused the request for a rate limit: send it again once the window allows."""
 
 
 def retrying(

@@ -30,7 +30,7 @@ from tests.cluster.slurmconf import PARTITION
 from tests.e2e.act import act, checkout, commit_and_push, origin_log
 from tests.e2e.generation import Generation, Plan, write_input
 from tests.hubsim import HubSim
-from tests.support import command, ssh_settings
+from tests.support import card, command, progress_line, ssh_settings
 
 pytestmark = pytest.mark.cluster
 
@@ -104,8 +104,7 @@ def summary(result: Result) -> str:
 
 
 def card_line(hub: HubSim) -> str:
-    card = (hub.repo_dir(REPO) / "README.md").read_text()
-    return next(line for line in card.splitlines() if line.startswith("**default**:"))
+    return progress_line(card(hub, REPO))
 
 
 def shards(hub: HubSim) -> list[Path]:

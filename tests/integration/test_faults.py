@@ -13,11 +13,11 @@ from pathlib import Path
 
 import huggingface_hub.utils._http as hub_http
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 import progress_card.transport
-from progress_card.cli import main
 from tests.hubsim import Fault, HubSim
+from tests.support import update as update_command
 from tests.support import write_manifest, write_shard
 
 REQUESTS = {
@@ -63,7 +63,7 @@ def jobs(hub: HubSim, tmp_path: Path) -> Path:
 
 def update(jobs: Path) -> Result:
     options = ["--timeout", "1", "--give-up-after", "4", "--state-dir", str(jobs.parent / "state")]
-    return CliRunner().invoke(main, ["update", "--jobs", str(jobs), *options], catch_exceptions=False)
+    return update_command(jobs, *options)
 
 
 @pytest.mark.parametrize("fault_kind", list(FAULTS))

@@ -10,14 +10,21 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from progress_card.cli import main
 from progress_card.cluster import FinishDetector, Launch, SshClient
 from progress_card.manifest import load_manifest
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
-from tests.support import datatrove_stats, ssh_settings, write_manifest, write_shard
+from tests.support import (
+    card,
+    datatrove_stats,
+    progress_line,
+    ssh_settings,
+    update,
+    write_manifest,
+    write_shard,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -46,17 +53,12 @@ BOTH_WAYS = pytest.mark.parametrize("login", ["ssh", "local"])
 """A finishing rule holds the same over SSH and with `ssh: local` on the login node itself."""
 
 
-def update(jobs: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["update", "--jobs", str(jobs), *args], catch_exceptions=False)
-
-
 def last_line(result: Result) -> str:
     return result.stderr.splitlines()[-1]
 
 
 def card_line(hub: HubSim, config: str) -> str:
-    text = (hub.repo_dir("acme/gen") / "README.md").read_text()
-    return next(line for line in text.splitlines() if line.startswith(f"**{config}**:"))
+    return progress_line(card(hub), config)
 
 
 def only_added(before: str, after: str) -> list[str]:

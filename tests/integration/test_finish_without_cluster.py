@@ -6,15 +6,8 @@ import json
 import time
 from pathlib import Path
 
-from click.testing import CliRunner, Result
-
-from progress_card.cli import main
 from tests.hubsim import HubSim
-from tests.support import datatrove_stats, write_manifest, write_shard
-
-
-def update(jobs: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["update", "--jobs", str(jobs), *args], catch_exceptions=False)
+from tests.support import card, datatrove_stats, update, write_manifest, write_shard
 
 
 def test_stats_json_at_a_url_completes_the_job_with_its_figures_then_it_is_skipped(
@@ -141,3 +134,41 @@ def test_task_progress_from_a_logging_folder_url(hub: HubSim, tmp_path: Path) ->
     assert (
         "100% • 50/50 docs • tasks 4/4<br>✅ Complete" in (hub.repo_dir("acme/gen") / "README.md").read_text()
     )
+
+
+def test_a_finished_job_whose_repo_does_not_exist_is_not_marked_and_the_repo_is_named(
+    hub: HubSim, tmp_path: Path
+) -> None:
+    stats = tmp_path / "stats.json"
+    stats.write_text(datatrove_stats(40))
+    jobs = write_manifest(
+        tmp_path, f'jobs: [{{name: gen, repo: acme/typo, total: 40, stats_path: "file://{stats}"}}]'
+    )
+    before = jobs.read_text()
+
+    result = update(jobs, env={"GITHUB_ACTIONS": "true"})
+
+    assert result.exit_code == 0
+    assert jobs.read_text() == before  # no card shows its final numbers: not finished for us yet
+    annotation = next(line for line in result.stdout.splitlines() if line.startswith("::warning"))
+    assert "acme/typo not found" in annotation and "check the repo's name in jobs.yaml" in annotation
+
+
+def test_a_stats_json_still_being_written_keeps_the_tasks_on_the_card(hub: HubSim, tmp_path: Path) -> None:
+    write_shard(hub.repo_dir("acme/gen") / "data" / "0.parquet", 50)
+    logs = tmp_path / "logs"
+    (logs / "completions").mkdir(parents=True)
+    (logs / "executor.json").write_text(json.dumps({"world_size": 4}))
+    for rank in range(4):
+        (logs / "completions" / f"{rank:05d}").touch()
+    (logs / "stats.json").write_text('[{"name": "reader", "stats": {"documents": ')  # cut short
+    jobs = write_manifest(
+        tmp_path, f'jobs: [{{name: gen, repo: acme/gen, total: 50, logging_dir: "file://{logs}"}}]'
+    )
+
+    result = update(jobs)
+
+    assert result.exit_code == 0
+    assert "tasks 4/4" in result.stderr.splitlines()[-1] and "stats.json is not valid JSON" in result.stderr
+    assert "50/50 docs • tasks 4/4<br>" in card(hub)
+    assert "finished" not in jobs.read_text()

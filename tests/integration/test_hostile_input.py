@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from progress_card.cli import main
 from progress_card.cluster.questions import build_script, parse_sections
+from progress_card.schema import pattern
 from tests.hubsim import HubSim
 from tests.support import watched
 
@@ -48,12 +49,12 @@ bad_values = st.one_of(
         # (an integral float such as 3.0 is an integer to JSON Schema, and means 3)
         st.one_of(st.text(max_size=8), st.integers(max_value=0), st.booleans(), st.floats().filter(lambda f: not f.is_integer())),
     ),
-    st.tuples(st.just("name"), st.text(min_size=1, max_size=10).filter(lambda t: not re.fullmatch(r"[A-Za-z0-9._-]+", t))),
-    st.tuples(st.just("repo"), st.text(max_size=20).filter(lambda t: not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*", t))),
-    st.tuples(st.just("slurm_job_id"), st.text(min_size=1, max_size=10).filter(lambda t: not t.isdigit())),
-    st.tuples(st.just("stats_path"), st.text(max_size=20).filter(lambda t: not re.match(r"^(/|[A-Za-z][\w+.-]*://)", t))),
+    st.tuples(st.just("name"), st.text(min_size=1, max_size=10).filter(lambda t: not pattern("name").fullmatch(t))),
+    st.tuples(st.just("repo"), st.text(max_size=20).filter(lambda t: not pattern("repo").fullmatch(t))),
+    st.tuples(st.just("slurm_job_id"), st.text(min_size=1, max_size=10).filter(lambda t: not pattern("slurm_job_id").fullmatch(t))),
+    st.tuples(st.just("stats_path"), st.text(max_size=20).filter(lambda t: not pattern("stats_path").match(t))),
     st.tuples(st.just("max_examples"), st.integers(max_value=-2)),
-    st.tuples(st.just("config"), st.text(min_size=1, max_size=10).filter(lambda t: not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", t))),
+    st.tuples(st.just("config"), st.text(min_size=1, max_size=10).filter(lambda t: not pattern("config").fullmatch(t))),
 )  # fmt: skip
 
 

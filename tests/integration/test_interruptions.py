@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from progress_card.manifest import load_manifest
+from progress_card.run import REPOS_AT_ONCE
 from tests.hubsim import HubSim
 from tests.support import environment, write_manifest, write_shard
 
@@ -129,12 +130,13 @@ def test_sigkill_of_the_updater_at_random_points(slow_hub: HubSim, tmp_path: Pat
     assert max(seen) > 0
 
 
-def test_sigterm_lets_a_push_under_way_finish_then_stops(slow_hub: HubSim, tmp_path: Path) -> None:
-    for index in range(3):
+def test_sigterm_lets_the_pushes_under_way_finish_then_stops(slow_hub: HubSim, tmp_path: Path) -> None:
+    repos = REPOS_AT_ONCE + 2  # the last two wait for a free slot: they never start
+    for index in range(repos):
         write_shard(slow_hub.repo_dir(f"acme/gen{index}") / "data" / "0.parquet", 10)
     jobs = write_manifest(
         tmp_path,
-        "jobs:\n" + "".join(f"  - {{name: job{i}, repo: acme/gen{i}, total: 100}}\n" for i in range(3)),
+        "jobs:\n" + "".join(f"  - {{name: job{i}, repo: acme/gen{i}, total: 100}}\n" for i in range(repos)),
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "progress_card", "update", "--jobs", str(jobs)],
@@ -143,16 +145,20 @@ def test_sigterm_lets_a_push_under_way_finish_then_stops(slow_hub: HubSim, tmp_p
         text=True,
     )
     deadline = time.monotonic() + 60
-    pushing = "/api/datasets/acme/gen0/preupload/"
-    while not any(pushing in r.path for r in slow_hub.requests) and time.monotonic() < deadline:
+    while not any("/preupload/" in r.path for r in slow_hub.requests) and time.monotonic() < deadline:
         time.sleep(0.01)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
 
     assert process.returncode == 143, stderr
-    lines = stderr.splitlines()
-    assert lines[-3].startswith("job0: 10/100 docs (10%)") and lines[-3].endswith("card pushed")
-    assert lines[-2:] == ["job1: not updated: the run was stopped", "job2: not updated: the run was stopped"]
+    summaries = stderr.splitlines()[-repos:]
+    pushed = [line.split(":")[0] for line in summaries if line.endswith("card pushed")]
+    stopped = [line.split(":")[0] for line in summaries if line.endswith("not updated: the run was stopped")]
+    assert pushed and sorted(pushed + stopped) == sorted(f"job{i}" for i in range(repos)), summaries
+    assert {f"job{repos - 2}", f"job{repos - 1}"} <= set(stopped)
     assert "received signal 15: saving what was counted, finishing writes under way, then stopping" in stderr
-    assert len(slow_hub.commits("acme/gen0")) == 1
-    assert not any("acme/gen1" in r.path or "acme/gen2" in r.path for r in slow_hub.requests)
+    for name in pushed:
+        assert len(slow_hub.commits(f"acme/gen{name.removeprefix('job')}")) == 1
+    for name in stopped:
+        assert not slow_hub.commits(f"acme/gen{name.removeprefix('job')}")
+    assert not any(f"acme/gen{repos - 1}" in r.path for r in slow_hub.requests)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
-from tests.support import card, ssh_settings, update, write_manifest, write_shard
+from tests.support import card, progress_line, ssh_settings, update, write_manifest, write_shard
 
 pytestmark = [pytest.mark.cluster, pytest.mark.parametrize("login", ["ssh", "local"])]
 
@@ -31,10 +31,6 @@ def manifest(folder: Path, cluster: LoopbackCluster, login: str, job_ids: str) -
             ssh: {ssh}
         """,
     )
-
-
-def progress_line(hub: HubSim) -> str:
-    return next(line for line in card(hub).splitlines() if line.startswith("**default**:"))
 
 
 @pytest.fixture
@@ -58,7 +54,7 @@ def test_a_held_job_shows_why_it_waits_instead_of_waiting_for_a_shard(
     result = update(path)
 
     assert result.exit_code == 0, result.stderr
-    line = progress_line(hub)
+    line = progress_line(card(hub))
     assert re.search(r"<br>⏳ pending \(JobHeldUser\) since \w{3} \d\d \d{4}, \d\d:\d\d UTC$", line), line
     assert "pending (JobHeldUser) since " in result.stderr.splitlines()[-1]
     assert path.read_text() == before
@@ -81,7 +77,7 @@ def test_a_requeued_job_that_uploaded_before_is_pending_not_stalled_and_never_fi
     result = update(path)
 
     assert result.exit_code == 0, result.stderr
-    line = progress_line(hub)
+    line = progress_line(card(hub))
     assert re.search(r"30% • 30/100 docs<br>⏳ requeued, pending( \(\w+\))?$", line), line
     assert "no new shards" not in result.stderr
     assert path.read_text() == before  # not marked finished
@@ -125,7 +121,7 @@ def test_a_job_whose_dependency_failed_is_said_never_to_start(
     result = update(path)
 
     assert result.exit_code == 0, result.stderr
-    assert progress_line(hub).endswith(
+    assert progress_line(card(hub)).endswith(
         "<br>⚠️ never starts: a job it depends on failed (DependencyNeverSatisfied)"
     )
     assert f"Slurm job {jobs[1]} will never start" in result.stderr

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from progress_card.errors import JobError
 from progress_card.hub import HubClient
 from progress_card.manifest import HubDataset, InputDataset, Job, LocalDataset
-from progress_card.storage import JobError
 from progress_card.total import resolve_total
 from tests.hubsim import HubSim
 from tests.support import write_shard

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from progress_card.cli import main
+from progress_card.report import Status
+from progress_card.run import REPOS_AT_ONCE
 from tests.hubsim import HubSim
-from tests.support import card, parquet_bytes, write_manifest, write_shard
+from tests.support import card, command, parquet_bytes, progress_line, update_at, write_manifest, write_shard
 
 HOUR = 3600.0
 
@@ -23,7 +25,7 @@ Update = Callable[..., Result]
 def update(tmp_path: Path) -> Update:
     def invoke(*args: str, manifest: str | None = None) -> Result:
         extra = ["--jobs", str(write_manifest(tmp_path, manifest))] if manifest is not None else []
-        return CliRunner().invoke(main, ["update", *extra, *args], catch_exceptions=False)
+        return command("update", *extra, *args)
 
     return invoke
 
@@ -37,10 +39,6 @@ def shards(hub: HubSim, repo_id: str, folder: str, rows: list[int], every: float
             count,
             now - 600 - (len(rows) - 1 - index) * every,
         )
-
-
-def progress_line(text: str, config: str) -> str:
-    return next(line for line in text.splitlines() if line.startswith(f"**{config}**:"))
 
 
 def test_counts_shards_of_the_default_and_a_named_config_exactly(hub: HubSim, update: Update) -> None:
@@ -67,10 +65,14 @@ def test_counts_shards_of_the_default_and_a_named_config_exactly(hub: HubSim, up
     )
     assert "default: 400/1,000 docs (40%), ETA" in result.stderr
     assert "math: 2,000/4,000 docs (50%), ETA" in result.stderr
-    assert len(hub.commits("acme/gen")) == 2
+    [commit] = hub.commits("acme/gen")  # one commit for the repo, naming every config
+    assert commit.title == "Update generation progress: default 40% (400 docs), math 50% (2,000 docs)"
+    front_matter = text.split("---\n")[1]
+    assert "config_name: default" in front_matter and "config_name: math" in front_matter
+    assert "path: math/**/*.parquet" in front_matter
 
 
-def test_a_new_card_is_created_then_patched_with_the_rest_byte_identical(hub: HubSim, update: Update) -> None:
+def test_a_new_card_is_created_then_patched_with_the_rest_byte_identical(hub: HubSim, tmp_path: Path) -> None:
     shards(hub, "acme/gen", "data", [10])
     manifest = """
     jobs:
@@ -81,7 +83,10 @@ def test_a_new_card_is_created_then_patched_with_the_rest_byte_identical(hub: Hu
         input: {dataset: acme/prompts, split: train}
     """
     hub.create_repo("acme/prompts")
-    assert update(manifest=manifest).exit_code == 0
+    jobs = write_manifest(tmp_path, manifest)
+    now = datetime.now(timezone.utc)
+    [first] = update_at(jobs, now).jobs
+    assert first.status is Status.PUSHED
     created = card(hub, "acme/gen")
     assert created.startswith("---\n")
     assert "path: data/**/*.parquet" in created
@@ -93,8 +98,8 @@ def test_a_new_card_is_created_then_patched_with_the_rest_byte_identical(hub: Hu
     edited = created.replace("## Usage", "A paragraph written by a person.\n\n## Usage")
     hub.put_file("acme/gen", "README.md", edited)
     shards(hub, "acme/gen", "data", [10, 30])
-    time.sleep(1.1)  # a later timestamp
-    assert update(manifest=manifest).exit_code == 0
+    [second] = update_at(jobs, now + timedelta(minutes=1)).jobs
+    assert second.status is Status.PUSHED
 
     patched = card(hub, "acme/gen")
     changed = [
@@ -240,6 +245,9 @@ def test_dry_run_prints_the_diff_and_pushes_nothing(hub: HubSim, update: Update)
     assert result.exit_code == 0
     assert hub.commits("acme/gen") == []
     assert not (hub.repo_dir("acme/gen") / "README.md").exists()
+    assert result.stdout.startswith(
+        "# acme/gen: would commit 'Update generation progress: default 30% (30 docs)'\n--- /dev/null\n"
+    )
     assert "+++ acme/gen/README.md (updated)" in result.stdout
     assert "+**default**: [●●●●●●○○○○○○○○○○○○○○] 30% • 30/100 docs<br>⏱️ " in result.stdout
     assert "gen: 30/100 docs (30%), dry run, nothing pushed" in result.stderr
@@ -306,3 +314,48 @@ def test_the_state_folder_spares_the_next_run_the_known_footers(
         "later.parquet"
     ]
     assert list((state / "shards").iterdir())  # kept for the next run
+
+
+def test_a_card_written_by_someone_else_gets_a_warning_for_each_config_it_does_not_list(
+    hub: HubSim, update: Update
+) -> None:
+    shards(hub, "acme/gen", "data", [10])
+    shards(hub, "acme/gen", "math", [20])
+    theirs = "---\nconfigs:\n- config_name: default\n  data_files: data/*.parquet\n---\n# Our data\n"
+    hub.put_file("acme/gen", "README.md", theirs)
+
+    result = update(
+        manifest="""
+        defaults: {repo: acme/gen, total: 100}
+        jobs: [{name: default}, {name: math, config: math}]
+        """
+    )
+
+    assert result.exit_code == 0, result.stderr
+    text = card(hub, "acme/gen")
+    assert text.startswith(theirs)  # their front matter, byte for byte
+    math = result.stderr.splitlines()[-1]
+    assert math.startswith("math: 20/100 docs (20%)")
+    assert "the card's configs: does not list math" in math and "math/**/*.parquet" in math
+    assert "does not list" not in result.stderr.splitlines()[-2]
+
+
+def test_repos_are_updated_side_by_side_and_reported_in_manifest_order(
+    hub: HubSim, update: Update, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    hub.latency_ms = 20
+    names = [f"r{index}" for index in range(REPOS_AT_ONCE + 3)]
+    for index, name in enumerate(names):
+        shards(hub, f"acme/{name}", "data", [index + 1])
+
+    result = update(
+        manifest="jobs:\n" + "".join(f"  - {{name: {n}, repo: acme/{n}, total: 100}}\n" for n in names)
+    )
+
+    assert result.exit_code == 0, result.stderr
+    summaries = result.stderr.splitlines()[-len(names) :]
+    assert [line.split(":")[0] for line in summaries] == names
+    expecting = [r.getMessage().split(":")[0] for r in caplog.records if "expecting" in r.getMessage()]
+    assert expecting == names  # the log reads as if they ran one after another
+    assert all(len(hub.commits(f"acme/{name}")) == 1 for name in names)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from progress_card.editing import Mark, MarkingError, add_text, mark_file, mark_text, relaunch_text
+from progress_card.editing import Mark, add_text, mark_file, mark_text, relaunch_text
+from progress_card.errors import MarkingError
 from progress_card.manifest import load_manifest
 from tests.support import ROOT, command
 

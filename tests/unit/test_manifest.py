@@ -4,14 +4,8 @@ from textwrap import dedent
 import pytest
 
 from progress_card.cluster import LOCAL, SshSettings
-from progress_card.manifest import (
-    Finished,
-    HubDataset,
-    InputDataset,
-    LocalDataset,
-    ManifestError,
-    load_manifest,
-)
+from progress_card.errors import ManifestError
+from progress_card.manifest import Finished, HubDataset, InputDataset, LocalDataset, load_manifest
 
 
 def write(tmp_path: Path, text: str) -> Path:

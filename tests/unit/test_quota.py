@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from progress_card.quota import RESET_MARGIN, QuotaSpent, RateLimits, Stopped, bucket_of
+from progress_card.errors import QuotaSpent, Stopped
+from progress_card.quota import RESET_MARGIN, RateLimits, bucket_of
 
 START = 1000.0
 

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from progress_card.cluster.stats import FinalFigures, StatsFormatError, final_figures
+from progress_card.cluster.stats import FinalFigures, final_figures
+from progress_card.errors import StatsFormatError
 
 DATATROVE_STATS = [
     {"name": "📖 - READER: 🗂 HuggingFaceDatasetReader", "time_stats": {"total": 3.1},

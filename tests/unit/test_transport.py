@@ -2,9 +2,9 @@ from collections.abc import Callable
 
 import pytest
 
+from progress_card.errors import JobError, RateLimited, Retryable
 from progress_card.quota import retry_after
-from progress_card.storage import JobError
-from progress_card.transport import RateLimited, Retryable, RetryPolicy, retrying
+from progress_card.transport import RetryPolicy, retrying
 
 
 class Clock:

@@ -10,8 +10,8 @@ from .finish import RUNNING, FinishDetector, Outcome, Verdict
 from .login import LOCAL, LocalLogin, Login
 from .questions import Watched
 from .slurm import Pending, valid_job_id
-from .ssh import DEFAULT_KEY_ENV, SshClient, SshConfigError, SshSettings
-from .stats import FinalFigures, StatsFormatError, final_figures
+from .ssh import DEFAULT_KEY_ENV, SshClient, SshSettings
+from .stats import FinalFigures, final_figures
 from .tasks import UNKNOWN_LAUNCH, Launch, TaskProgress
 
 __all__ = [
@@ -27,9 +27,7 @@ __all__ = [
     "Outcome",
     "Pending",
     "SshClient",
-    "SshConfigError",
     "SshSettings",
-    "StatsFormatError",
     "TaskProgress",
     "Verdict",
     "Watched",

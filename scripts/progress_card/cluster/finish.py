@@ -12,10 +12,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 
+from ..errors import SshConfigError
 from .login import Login
 from .questions import Answer, Watched, ask, asks_cluster, on_cluster, unknown
 from .slurm import JobState, Liveness, Pending
-from .ssh import SshClient, SshConfigError
+from .ssh import SshClient
 from .stats import Presence, StatsProbe, probe_url
 from .tasks import Launch, TaskProgress, probe_folder_url
 

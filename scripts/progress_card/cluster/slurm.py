@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 
+from ..schema import pattern
+
 # `%i` is the job id (array tasks as 123_4 or 123_[5-9%2]), `%T` the state in full, `%S` when the
 # task started (for a pending one: when Slurm expects it to, or N/A), `%V` when it was submitted
 # (or requeued), `%r` why it is in its state (Priority, Resources, JobHeldUser...; may hold spaces,
@@ -68,7 +70,7 @@ _SEVERITY = (
     "REVOKED",
     "COMPLETED",
 )
-_JOB_ID = re.compile(r"[0-9]+")
+_JOB_ID = pattern("slurm_job_id")
 NEVER_STARTS = "DependencyNeverSatisfied"
 """The pending reason of a job waiting on one that failed: datatrove's stats merge after a failed array."""
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from ..errors import SshConfigError
+from ..schema import pattern
 from .login import UNREACHED, ScriptResult
 
 DEFAULT_KEY_ENV = "SSH_PRIVATE_KEY"
@@ -26,14 +28,10 @@ DEFAULT_KNOWN_HOSTS_ENV = "SSH_KNOWN_HOSTS"
 REMOTE_COMMAND = "sh -l -s"
 """A login shell, so that the cluster's profile puts squeue on the PATH; the script comes on stdin."""
 
-HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f:]+\]?")
-USER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
+HOST = pattern("ssh", "host")
+USER = pattern("ssh", "user")
 JUMP = re.compile(rf"(?:(?P<user>{USER.pattern})@)?(?P<host>{HOST.pattern})(?::(?P<port>[0-9]{{1,5}}))?")
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-class SshConfigError(ValueError):
-    """The SSH settings cannot be used as given (a missing key variable, a bad host name...)."""
+ENV_NAME = pattern("ssh", "key_env")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from ..errors import StatsFormatError
+
 STATS_SIZE_LIMIT = 16 * 1024 * 1024
 
 
@@ -39,10 +41,6 @@ class FinalFigures:
     prompt_tokens_mean: float | None
     completion_tokens_mean: float | None
     mean_doc_chars: float | None
-
-
-class StatsFormatError(ValueError):
-    """stats.json exists but is not JSON (it may still be being written)."""
 
 
 def final_figures(content: bytes) -> FinalFigures | None:
