@@ -197,7 +197,7 @@ class RepoPlan:
 
     @property
     def changed(self) -> bool:
-        return self.before is None or self.after != self.before
+        return bool(self.jobs) and self.after != self.before
 
     def news(self, now: datetime, refresh_after: timedelta) -> bool:
         """Worth a commit: more than the clock changed, or the card's timestamp is old."""
@@ -261,8 +261,7 @@ def plan_card(
         included.append(item)
         if warning:
             warnings[item.job.name] = (warning,)
-    after = text if text is not None else ""
-    return RepoPlan(label, revision, card, after, tuple(included), held, warnings)
+    return RepoPlan(label, revision, card, text or "", tuple(included), held, warnings)
 
 
 def _update_repo(
