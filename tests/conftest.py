@@ -21,6 +21,7 @@ import pytest
 from tests.cluster.fixtures import cluster as cluster
 from tests.cluster.fixtures import slurm as slurm
 from tests.cluster.fixtures import sshd as sshd
+from tests.ghsim import GitHubSim
 from tests.hubsim import HubSim
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="hubsim-session-"))
@@ -58,6 +59,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """Stop the simulator and remove its session directory."""
     SIM.stop()
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubSim]:
+    """A loopback GitHub API for the workflow's repository (incident issues)."""
+    with GitHubSim() as sim:
+        yield sim
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import FrameType
@@ -19,12 +19,13 @@ from .cluster import FinishDetector, SshClient, valid_job_id
 from .editing import Mark, add_text, edit_file, mark_file, relaunch_text
 from .errors import ManifestError, MarkingError
 from .hub import QUOTA_WAIT, HubClient
-from .manifest import Manifest, load_manifest
+from .manifest import Job, Manifest, load_manifest
 from .quota import RateLimits
 from .redaction import Redactor, secrets_from
 from .report import Report
 from .run import REFRESH_AFTER, Options, Services, run
 from .state import InputTotals, ShardMemory
+from .telling import Audience, GitHubIssues, Notifier, tell
 from .total import resolve_total
 from .transport import RetryPolicy
 
@@ -108,6 +109,20 @@ def main(verbose: bool) -> None:
     help="Wait at most this long in all for the Hub's rate-limit windows to reset; a count that needs "
     "more is saved, reported as still counting, and continued by the next run.",
 )
+@click.option(
+    "--issues",
+    is_flag=True,
+    help="Open, comment on and close an incident issue per job that needs a person, in the repository "
+    "GITHUB_REPOSITORY (API at GITHUB_API_URL, token in GITHUB_TOKEN).",
+)
+@click.option(
+    "--notify",
+    "notify_urls",
+    multiple=True,
+    metavar="URL",
+    envvar="PROGRESS_CARD_NOTIFY",
+    help="An apprise URL to notify of each event (repeatable; or PROGRESS_CARD_NOTIFY, space-separated).",
+)
 def update(
     jobs_path: Path,
     only: tuple[str, ...],
@@ -118,6 +133,8 @@ def update(
     timeout: float,
     give_up_after: float,
     quota_wait: float,
+    issues: bool,
+    notify_urls: tuple[str, ...],
 ) -> None:
     """Count what each job has uploaded and push its progress into the dataset card.
 
@@ -132,9 +149,13 @@ def update(
     except ManifestError as error:
         _fail_usage(error)
     redact = Redactor(
-        secrets_from(
-            os.environ, [job.login.key_variable for job in jobs if job.login and job.login.key_variable]
-        )
+        [
+            *secrets_from(
+                os.environ, [job.login.key_variable for job in jobs if job.login and job.login.key_variable]
+            ),
+            *notify_urls,
+            os.environ.get("GITHUB_TOKEN", ""),
+        ]
     )
     limits = RateLimits(budget=quota_wait)
     hub = HubClient(timeout=timeout, retry=RetryPolicy(total_seconds=give_up_after), limits=limits)
@@ -154,6 +175,11 @@ def update(
                 should_stop=stop.requested,
             ),
         )
+        told = (
+            []
+            if dry_run or not (issues or notify_urls)
+            else _tell(report, jobs, _audience(issues, notify_urls, state_dir))
+        )
     for job in report.jobs:
         if job.diff:
             click.echo(redact(job.diff))
@@ -161,6 +187,8 @@ def update(
         click.echo(redact(job.summary()), err=True)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         _report_to_actions(report, redact)
+        for warning in told:
+            click.echo(redact(f"::warning title=progress-card::{warning}"))
     sys.exit(128 + stop.signal if stop.signal else report.exit_code)
 
 
@@ -176,6 +204,37 @@ def services(manifest: Path, hub: HubClient, ssh: SshClient, state_dir: Path) ->
         memory=lambda job: ShardMemory.in_folder(state_dir, f"{job.output.url}/{job.folder}"),
         workers=hub.pool_size,
     )
+
+
+def _tell(report: Report, jobs: Sequence[Job], audience: Audience) -> list[str]:
+    """Tell people; whatever goes wrong there is a warning, never a failed update."""
+    try:
+        return tell(report, jobs, audience)
+    except Exception as error:  # the cards are updated already: this must not fail the run
+        log.exception("telling people failed")
+        return [f"incident issues and notifications failed: {type(error).__name__}: {error}"]
+
+
+def _audience(issues: bool, notify_urls: tuple[str, ...], state_dir: Path) -> Audience:
+    """Who to tell, from the options and the environment the workflow gives."""
+    github: GitHubIssues | None = None
+    environ = os.environ
+    if issues:
+        repository, token = environ.get("GITHUB_REPOSITORY"), environ.get("GITHUB_TOKEN")
+        if repository and token:
+            api = environ.get("GITHUB_API_URL", "https://api.github.com")
+            github = GitHubIssues(api, repository, token)
+        else:
+            log.warning(
+                "--issues needs GITHUB_REPOSITORY and GITHUB_TOKEN in the environment; no issues this run"
+            )
+    server, run_id = environ.get("GITHUB_SERVER_URL", "https://github.com"), environ.get("GITHUB_RUN_ID")
+    run_url = (
+        f"{server}/{environ['GITHUB_REPOSITORY']}/actions/runs/{run_id}"
+        if run_id and environ.get("GITHUB_REPOSITORY")
+        else None
+    )
+    return Audience(github, Notifier(notify_urls), state_dir, run_url)
 
 
 class _StopOnSignal:

@@ -73,3 +73,7 @@ class StatsFormatError(ValueError):
 
 class SshConfigError(ValueError):
     """The SSH settings cannot be used as given (a missing key variable, a bad host name...)."""
+
+
+class TellingError(Exception):
+    """An incident issue or a notification could not be made; the cards are not affected."""

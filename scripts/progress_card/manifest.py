@@ -59,6 +59,11 @@ class HubDataset:
         return self.repo_id
 
     @property
+    def page(self) -> str:
+        """Where people see it."""
+        return f"https://huggingface.co/datasets/{self.repo_id}"
+
+    @property
     def hub_id(self) -> str | None:
         """The repo id, for links on a card."""
         return self.repo_id
@@ -91,6 +96,10 @@ class LocalDataset:
     @property
     def title(self) -> str:
         return self.path.name
+
+    @property
+    def page(self) -> str:
+        return str(self.path)
 
     @property
     def hub_id(self) -> str | None:
@@ -139,6 +148,10 @@ class Job:
     login: Login | None = None
     """How to reach the login node (`ssh:`): SSH settings, or this machine."""
     finished: Finished | None = None
+    assignees: tuple[str, ...] = ()
+    """GitHub logins to assign its incident issues to."""
+    notify: frozenset[str] | None = None
+    """The events it sends notifications for; None: all of them."""
 
     @property
     def folder(self) -> str:
@@ -268,6 +281,8 @@ def _job(base: Path, fields: Mapping[str, Any]) -> Job:
         model=_str_or_none(fields.get("model")),
         description=_str_or_none(fields.get("description")),
         login=_login(base, fields["ssh"]) if "ssh" in fields else None,
+        assignees=tuple(str(login) for login in fields.get("assignees", ())),
+        notify=frozenset(str(e) for e in fields["notify"]) if "notify" in fields else None,
         finished=Finished(
             outcome=str(fields.get("outcome", "finished")),
             at=str(fields.get("finished_at", "")),

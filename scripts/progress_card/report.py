@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 
 from .card import Eta, clamp
-from .cluster import Outcome, TaskProgress
+from .cluster import FinalFigures, Outcome, TaskProgress
 from .formatting import format_count, format_duration, percent
 
 
@@ -36,6 +37,16 @@ class JobReport:
     """How the job ended, when it did."""
     queue: str | None = None
     """Why it waits in Slurm's queue, while nothing of it runs."""
+    line: str | None = None
+    """The job's line on the card, as planned."""
+    last_shard: datetime | None = None
+    """When its last shard was committed."""
+    stalled_since: datetime | None = None
+    """Set when it has uploaded nothing for much longer than its rhythm."""
+    dataset: str | None = None
+    """Where to see the dataset: its page on the Hub, or its folder."""
+    figures: FinalFigures | None = None
+    """datatrove's final figures, once it completed."""
     marked: bool = False
     error: str | None = None
     warnings: tuple[str, ...] = ()

@@ -376,6 +376,11 @@ def _progress(
         eta,
         tasks=verdict.tasks,
         queue=queue_text(verdict.pending, count.documents > 0) if verdict.pending else None,
+        line=line,
+        last_shard=count.arrivals[-1].at if count.arrivals else None,
+        stalled_since=pace.stalled_since if alive else None,
+        dataset=job.output.page,
+        figures=figures,
         warnings=warnings,
     )
     return Progress(job, verdict, line, rate, figures, report)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.cluster import LoopbackCluster
+from tests.ghsim import GitHubSim
 from tests.hubsim import HubSim
 
 ROOT = Path(__file__).parents[2]
@@ -115,8 +116,11 @@ def origin_file(work: Path, path: str) -> str:
     ).stdout
 
 
-def act(work: Path, hub: HubSim, cluster: LoopbackCluster, inputs: dict[str, object]) -> ActRun:
-    """Run the workflow once, as `workflow_dispatch` with `inputs`, with the token and SSH secrets."""
+def act(
+    work: Path, hub: HubSim, cluster: LoopbackCluster, github: GitHubSim, inputs: dict[str, object]
+) -> ActRun:
+    """Run the workflow once, as `workflow_dispatch` with `inputs`, with the tokens and SSH secrets, its
+    GitHub API the loopback one."""
     secrets = work.parent / "act.secrets"
     secrets.write_text(
         "\n".join(
@@ -125,6 +129,7 @@ def act(work: Path, hub: HubSim, cluster: LoopbackCluster, inputs: dict[str, obj
                 "HF_TOKEN": HF_TOKEN,
                 "SSH_PRIVATE_KEY": cluster.key_file.read_text(),
                 "SSH_KNOWN_HOSTS": cluster.known_hosts.read_text(),
+                "GITHUB_TOKEN": github.token,
             }.items()
         )
         + "\n"
@@ -135,6 +140,8 @@ def act(work: Path, hub: HubSim, cluster: LoopbackCluster, inputs: dict[str, obj
     workflows = WORKFLOW.read_text() + (ROOT / "action.yml").read_text()
     environment = {
         "HF_ENDPOINT": hub.url,
+        "GITHUB_API_URL": github.url,
+        "GITHUB_REPOSITORY": github.repository,
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HUB_DISABLE_XET": "1",
         "HF_UPDATE_DOWNLOAD_COUNTS": "0",

@@ -29,6 +29,7 @@ from tests.cluster.procs import poll
 from tests.cluster.slurmconf import PARTITION
 from tests.e2e.act import act, checkout, commit_and_push, origin_log
 from tests.e2e.generation import Generation, Plan, write_input
+from tests.ghsim import GitHubSim
 from tests.hubsim import HubSim
 from tests.support import card, command, progress_line, ssh_settings
 
@@ -197,6 +198,7 @@ def test_a_generation_job_is_followed_from_its_first_shards_to_its_final_figures
     datatrove: Callable[[Plan], Generation],
     hub: HubSim,
     cluster: LoopbackCluster,
+    github: GitHubSim,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -239,7 +241,7 @@ def test_a_generation_job_is_followed_from_its_first_shards_to_its_final_figures
         f"    ssh: {{host: {cluster.host}, port: {cluster.port}, user: {cluster.user}}}\n"
     )
     commit_and_push(work, "Follow the generation")
-    workflow = act(work, hub, cluster, {"only": "", "dry-run": "false"})
+    workflow = act(work, hub, cluster, github, {"only": "", "dry-run": "false"})
     estimated_at = datetime.now(timezone.utc)
 
     assert workflow.returncode == 0, workflow.log[-6000:]

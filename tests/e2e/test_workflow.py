@@ -15,6 +15,7 @@ import pytest
 
 from tests.cluster import LoopbackCluster
 from tests.e2e.act import HF_TOKEN, act, checkout, commit_and_push, origin_file, origin_log
+from tests.ghsim import GitHubSim
 from tests.hubsim import HubSim
 from tests.support import write_shard
 
@@ -45,13 +46,14 @@ def repo(tmp_path: Path, cluster: LoopbackCluster) -> Path:
 
 
 def test_the_hourly_workflow_updates_cards_marks_finished_jobs_and_commits_them_back(
-    repo: Path, hub: HubSim, cluster: LoopbackCluster
+    repo: Path, hub: HubSim, cluster: LoopbackCluster, github: GitHubSim
 ) -> None:
     now = time.time()
     for index, rows in enumerate([20, 20, 20]):
         write_shard(hub.repo_dir("acme/gen") / "data" / f"{index}.parquet", rows, now - 3600 * (3 - index))
     for index, rows in enumerate([15, 10]):
         write_shard(hub.repo_dir("acme/gen") / "math" / f"{index}.parquet", rows, now - 3600 * (2 - index))
+    write_shard(hub.repo_dir("acme/gen") / "lost" / "0.parquet", 40, now - 3600)
     stats = cluster.shared_dir / f"e2e-{repo.parent.name}" / "stats.json"
     stats.parent.mkdir(parents=True)
     stats.write_text(json.dumps(STATS))
@@ -71,10 +73,13 @@ def test_the_hourly_workflow_updates_cards_marks_finished_jobs_and_commits_them_
             "  - name: math\n"
             "    config: math\n"
             f"    slurm_job_id: {running}\n"
+            "  - name: lost\n"
+            "    config: lost\n"
+            "    slurm_job_id: 987655\n"
         )
         commit_and_push(repo, "Follow two jobs")
 
-        first = act(repo, hub, cluster, {"only": "", "dry-run": "false"})
+        first = act(repo, hub, cluster, github, {"only": "", "dry-run": "false"})
 
         assert first.returncode == 0, first.log[-6000:]
         assert HF_TOKEN not in first.log and "PRIVATE KEY" not in first.log
@@ -83,12 +88,15 @@ def test_the_hourly_workflow_updates_cards_marks_finished_jobs_and_commits_them_
         assert "**default**: [●●●●●●●●●●●●○○○○○○○○] 60% • 60/100 docs<br>✅ Complete" in card
         assert "**math**: [●●●●●○○○○○○○○○○○○○○○] 25% • 25/100 docs<br>⏱️ " in card
         assert "| Total completion tokens | 18,000 |" in card
-        assert len(hub.commits("acme/gen")) == 1  # one commit for the repo's two configs
+        assert len(hub.commits("acme/gen")) == 1  # one commit for the repo's three configs
         assert all(r.has_token for r in hub.requests if r.method == "POST" and "/commit/" in r.path)
         assert origin_log(repo)[0] == "Mark finished generation jobs in jobs.yaml"
         pushed = origin_file(repo, "jobs.yaml")
         assert f"    stats_path: {stats}\n    finished: true\n    outcome: completed\n" in pushed
-        assert (first.output("updated"), first.output("finished"), first.output("failed")) == ("2", "1", "0")
+        assert (first.output("updated"), first.output("finished"), first.output("failed")) == ("3", "2", "0")
+        [incident] = github.open_issues()  # opened through the action, with the workflow's token
+        assert incident.title == "⚠️ lost: stopped at 40% (Slurm job 987655 is no longer in the queue)"
+        assert incident.labels == ["progress-card", "lost"] and github.token not in first.log
         report = {record["name"]: record for record in json.loads(first.output("report"))}
         assert report["default"]["status"] == "completed" and report["default"]["marked"] is True
         assert report["math"]["status"] == "running" and report["math"]["percent"] == 25
@@ -103,17 +111,18 @@ def test_the_hourly_workflow_updates_cards_marks_finished_jobs_and_commits_them_
         subprocess.run(["git", "pull", "--quiet", "origin", "main"], cwd=repo, check=True)
         commits, history = len(hub.commits("acme/gen")), origin_log(repo)
 
-        second = act(repo, hub, cluster, {"only": "", "dry-run": "false"})
+        second = act(repo, hub, cluster, github, {"only": "", "dry-run": "false"})
 
         assert second.returncode == 0, second.log[-6000:]
         assert len(hub.commits("acme/gen")) == commits
         assert origin_log(repo) == history
         assert (second.output("updated"), second.output("finished")) == ("0", "0")
+        assert len(github.issues) == 1  # the open incident is found again, not repeated
         assert "finished earlier" in second.summary
 
         # A manual refresh as a dry run: new shards, but nothing pushed anywhere.
         write_shard(hub.repo_dir("acme/gen") / "math" / "2.parquet", 30)
-        dry = act(repo, hub, cluster, {"only": "math", "dry-run": "true"})
+        dry = act(repo, hub, cluster, github, {"only": "math", "dry-run": "true"})
 
         assert dry.returncode == 0, dry.log[-6000:]
         assert "+**math**: [●●●●●●●●●●●○○○○○○○○○] 55% • 55/100 docs" in dry.log

@@ -1,0 +1,192 @@
+"""A loopback GitHub REST API, as much of it as progress-card uses, and a receiver for notifications.
+
+`GitHubSim` serves the issue endpoints PyGithub calls: list a repo's issues by state and labels,
+create one (labels it names are created with it, as GitHub does), edit one (title, body, state),
+and comment on one; every request must carry the token, `token_refused` turns every answer into a
+401, and `rate_limited` answers the next requests with a secondary rate limit. `Receiver` collects the JSON that apprise's `json://` URLs post.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+REPOSITORY = "acme/generation-cards"
+TOKEN = "ghs_loopback_token"
+
+
+@dataclass
+class Issue:
+    number: int
+    title: str
+    body: str
+    labels: list[str]
+    assignees: list[str]
+    state: str = "open"
+    comments: list[str] = field(default_factory=list)
+
+
+class GitHubSim:
+    """`with GitHubSim() as github:`; `github.url` is the API's base URL (what GITHUB_API_URL holds)."""
+
+    def __init__(self, repository: str = REPOSITORY, token: str = TOKEN) -> None:
+        self.repository = repository
+        self.token = token
+        self.token_refused = False
+        self.rate_limited = 0
+        """Answer this many next requests with a secondary rate limit (403, Retry-After: 1), as GitHub does."""
+        self.issues: list[Issue] = []
+        self.requests: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> GitHubSim:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def open_issues(self) -> list[Issue]:
+        return [issue for issue in self.issues if issue.state == "open"]
+
+    def _json(self, issue: Issue) -> dict[str, Any]:
+        url = f"{self.url}/repos/{self.repository}/issues/{issue.number}"
+        return {
+            "id": issue.number,
+            "number": issue.number,
+            "title": issue.title,
+            "body": issue.body,
+            "state": issue.state,
+            "url": url,
+            "html_url": f"https://github.com/{self.repository}/issues/{issue.number}",
+            "comments_url": f"{url}/comments",
+            "labels": [
+                {"name": name, "url": f"{self.url}/repos/{self.repository}/labels/{name}"}
+                for name in issue.labels
+            ],
+            "assignees": [{"login": login} for login in issue.assignees],
+            "comments": len(issue.comments),
+        }
+
+    def _handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+        prefix = f"/repos/{self.repository}"
+        if path == prefix and method == "GET":
+            return 200, {
+                "full_name": self.repository,
+                "name": self.repository.split("/")[1],
+                "url": self.url + prefix,
+            }
+        if path == f"{prefix}/issues" and method == "GET":
+            state = query.get("state", ["open"])[0]
+            wanted = set(",".join(query.get("labels", [""])).split(",")) - {""}
+            found = [
+                i for i in self.issues if (state == "all" or i.state == state) and wanted <= set(i.labels)
+            ]
+            return 200, [self._json(issue) for issue in found]
+        if path == f"{prefix}/issues" and method == "POST":
+            issue = Issue(len(self.issues) + 1, body["title"], body.get("body", ""), body.get("labels", []),
+                          body.get("assignees", []))  # fmt: skip
+            self.issues.append(issue)
+            return 201, self._json(issue)
+        parts = path.removeprefix(f"{prefix}/issues/").split("/")
+        if (
+            not path.startswith(f"{prefix}/issues/")
+            or not parts[0].isdigit()
+            or int(parts[0]) > len(self.issues)
+        ):
+            return 404, {"message": "Not Found"}
+        issue = self.issues[int(parts[0]) - 1]
+        if parts[1:] == ["comments"] and method == "POST":
+            issue.comments.append(body["body"])
+            return 201, {
+                "id": len(issue.comments),
+                "body": body["body"],
+                "url": f"{self.url}{path}/{len(issue.comments)}",
+            }
+        if parts[1:] == [] and method == "PATCH":
+            issue.title = body.get("title", issue.title)
+            issue.body = body.get("body", issue.body)
+            issue.state = body.get("state", issue.state)
+            return 200, self._json(issue)
+        if parts[1:] == [] and method == "GET":
+            return 200, self._json(issue)
+        return 404, {"message": "Not Found"}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        sim = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: object) -> None:
+                pass
+
+            def _serve(self) -> None:
+                split = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                with sim._lock:
+                    sim.requests.append((self.command, split.path))
+                    authorized = self.headers.get("Authorization") in (
+                        f"token {sim.token}",
+                        f"Bearer {sim.token}",
+                    )
+                    headers = {}
+                    if sim.token_refused or not authorized:
+                        status, answer = 401, {"message": "Bad credentials"}
+                    elif sim.rate_limited > 0:
+                        sim.rate_limited -= 1
+                        status, answer = 403, {"message": "You have exceeded a secondary rate limit."}
+                        headers = {"Retry-After": "1"}
+                    else:
+                        status, answer = sim._handle(self.command, split.path, parse_qs(split.query),
+                                                     json.loads(raw) if raw else None)  # fmt: skip
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = _serve
+
+        return Handler
+
+
+class Receiver:
+    """An HTTP endpoint collecting what is posted to it: `json://127.0.0.1:<port>/` in apprise's terms."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                receiver.messages.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"json://127.0.0.1:{self._server.server_address[1]}/"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,207 @@
+"""Being told, end to end through `progress-card update`: incident issues on a loopback GitHub API,
+notifications to a loopback receiver of apprise's json:// URLs."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from tests.cluster import LoopbackCluster
+from tests.ghsim import REPOSITORY, TOKEN, GitHubSim, Receiver
+from tests.hubsim import HubSim
+from tests.scenarios import scenarios
+from tests.support import datatrove_stats, ssh_settings, update, write_manifest, write_shard
+
+NOW = time.time()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as server:
+        yield server
+
+
+def told(jobs: Path, github: GitHubSim, notify: str, *args: str, actions: bool = False) -> Result:
+    """`progress-card update --issues --notify URL` as the workflow runs it (in Actions, with `actions`)."""
+    env = {
+        "GITHUB_API_URL": github.url,
+        "GITHUB_REPOSITORY": REPOSITORY,
+        "GITHUB_TOKEN": TOKEN,
+        "GITHUB_RUN_ID": "7",
+        "GITHUB_ACTIONS": "true" if actions else "",
+    }
+    state = str(jobs.parent / "state")
+    return update(jobs, "--issues", "--notify", notify, "--state-dir", state, *args, env=env)
+
+
+def stalled(hub: HubSim) -> None:
+    """Five hours of shards, the last one six hours ago: the job is alive, nothing comes."""
+    [scenario] = [s for s in scenarios(datetime.now(timezone.utc)) if s.truth is None]
+    for index, arrival in enumerate(scenario.arrivals):
+        write_shard(
+            hub.repo_dir("acme/gen") / "data" / f"{index:05d}.parquet", arrival.rows, arrival.at.timestamp()
+        )
+
+
+def test_a_stall_opens_one_issue_and_sends_one_message_then_new_shards_close_it(
+    hub: HubSim, tmp_path: Path, github: GitHubSim, receiver: Receiver
+) -> None:
+    stalled(hub)
+    jobs = write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 100000, assignees: [octo]}]")
+
+    first = told(jobs, github, receiver.url)
+
+    assert first.exit_code == 0, first.stderr
+    [issue] = github.open_issues()
+    assert issue.title.startswith("⚠️ gen: no new shards since ") and issue.title.endswith("%)")
+    assert (issue.labels, issue.assignees) == (["progress-card", "gen"], ["octo"])
+    assert "https://huggingface.co/datasets/acme/gen" in issue.body and "/actions/runs/7" in issue.body
+    assert "progress-card relaunch gen --slurm-job-id ID" in issue.body
+    assert [m["title"] for m in receiver.messages] == [issue.title]
+
+    github.requests.clear()
+    shutil.rmtree(tmp_path / "state")  # a lost state folder: the open issue still says what was told
+    again = told(jobs, github, receiver.url)
+
+    assert again.exit_code == 0
+    assert len(github.issues) == 1 and len(receiver.messages) == 1  # nothing repeated
+    assert github.requests == [("GET", f"/repos/{REPOSITORY}/issues")]  # one request when nothing changed
+
+    write_shard(hub.repo_dir("acme/gen") / "data" / "99999.parquet", 60, NOW - 60)
+    resumed = told(jobs, github, receiver.url)
+
+    assert resumed.exit_code == 0
+    assert github.open_issues() == [] and issue.state == "closed"
+    assert issue.comments[-1].startswith("resolved: gen uploaded again after ")
+    assert receiver.messages[-1]["title"] == "✅ gen: resumed"
+
+
+def test_a_completion_notifies_with_the_figures_and_leaves_nothing_open(
+    hub: HubSim, tmp_path: Path, github: GitHubSim, receiver: Receiver
+) -> None:
+    write_shard(hub.repo_dir("acme/gen") / "data" / "0.parquet", 60)
+    stats = tmp_path / "stats.json"
+    stats.write_text(datatrove_stats(60))
+    jobs = write_manifest(
+        tmp_path, f'jobs: [{{name: gen, repo: acme/gen, total: 60, stats_path: "file://{stats}"}}]'
+    )
+
+    result = told(jobs, github, receiver.url)
+
+    assert result.exit_code == 0, result.stderr
+    [message] = receiver.messages
+    assert message["title"] == "✅ gen: completed"
+    assert message["message"].splitlines()[:2] == ["60/60 documents (100%)", "18,000 completion tokens"]
+    assert github.issues == []
+
+
+def test_three_failing_runs_open_one_issue_and_a_success_closes_it(
+    hub: HubSim, tmp_path: Path, github: GitHubSim, receiver: Receiver
+) -> None:
+    write_shard(hub.repo_dir("acme/gen") / "data" / "0.parquet", 10)
+    broken = "jobs: [{name: gen, repo: acme/gen, input: {dataset: acme/missing-input}}]"
+    jobs = write_manifest(tmp_path, broken)
+
+    for run in range(3):
+        result = told(jobs, github, receiver.url)
+        assert result.exit_code == 1
+        assert len(github.issues) == (1 if run == 2 else 0)
+    [issue] = github.issues
+    assert issue.title.startswith("❌ gen: update failing for 3 runs (")
+    assert len(receiver.messages) == 1
+
+    write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 100}]")
+    fixed = told(jobs, github, receiver.url)
+
+    assert fixed.exit_code == 0
+    assert issue.state == "closed" and issue.comments == ["resolved: gen was updated again"]
+
+
+def test_a_refused_token_is_a_warning_and_the_cards_are_still_updated(
+    hub: HubSim, tmp_path: Path, github: GitHubSim, receiver: Receiver
+) -> None:
+    stalled(hub)
+    github.token_refused = True
+    jobs = write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 100000}]")
+
+    result = told(jobs, github, receiver.url, actions=True)
+
+    assert result.exit_code == 0, result.stderr
+    assert "no new shards since" in (hub.repo_dir("acme/gen") / "README.md").read_text()
+    [warning] = [
+        line for line in result.stdout.splitlines() if line.startswith("::warning title=progress-card::")
+    ]
+    assert "GitHub answered 401" in warning and "issues: write" in warning and TOKEN not in result.stdout
+    assert github.issues == []
+
+
+def test_githubs_rate_limit_is_waited_out(
+    hub: HubSim, tmp_path: Path, github: GitHubSim, receiver: Receiver
+) -> None:
+    stalled(hub)
+    github.rate_limited = 2
+    jobs = write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 100000}]")
+
+    result = told(jobs, github, receiver.url)
+
+    assert result.exit_code == 0, result.stderr
+    assert len(github.open_issues()) == 1 and github.rate_limited == 0
+    assert github.requests[:3] == [("GET", f"/repos/{REPOSITORY}/issues")] * 3  # twice refused, then answered
+
+
+@pytest.mark.cluster
+def test_a_failed_slurm_job_opens_an_issue_naming_its_state(
+    hub: HubSim, tmp_path: Path, cluster: LoopbackCluster, github: GitHubSim, receiver: Receiver
+) -> None:
+    write_shard(hub.repo_dir("acme/gen") / "data" / "0.parquet", 30)
+    job = cluster.sbatch(wrap="exit 3")
+    cluster.wait_for(job, lambda states: states == [] or states == ["FAILED"])
+    jobs = write_manifest(
+        tmp_path,
+        f"jobs: [{{name: gen, repo: acme/gen, total: 100, slurm_job_id: {job}, ssh: {ssh_settings(cluster)}}}]",
+    )
+
+    result = told(jobs, github, receiver.url)
+
+    assert result.exit_code == 0, result.stderr
+    [issue] = github.open_issues()
+    assert issue.title in (f"⚠️ gen: stopped at 30% (Slurm job {job} ended FAILED)",
+                           f"⚠️ gen: stopped at 30% (Slurm job {job} is no longer in the queue)")  # fmt: skip
+    assert receiver.messages[0]["title"] == issue.title
+
+
+def test_a_job_narrowed_to_some_events_sends_only_those(
+    hub: HubSim, tmp_path: Path, github: GitHubSim, receiver: Receiver
+) -> None:
+    write_shard(hub.repo_dir("acme/gen") / "data" / "0.parquet", 60)
+    stats = tmp_path / "stats.json"
+    stats.write_text(datatrove_stats(60))
+    jobs = write_manifest(
+        tmp_path,
+        f'jobs: [{{name: gen, repo: acme/gen, total: 60, stats_path: "file://{stats}", notify: [stopped, failed]}}]',
+    )
+
+    assert told(jobs, github, receiver.url).exit_code == 0
+    assert receiver.messages == []
+
+
+def test_a_notification_that_cannot_be_delivered_is_a_warning(
+    hub: HubSim, tmp_path: Path, github: GitHubSim
+) -> None:
+    stalled(hub)
+    jobs = write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 100000}]")
+    with Receiver() as gone:
+        url = gone.url  # nothing listens there once it is closed
+
+    result = told(jobs, github, url, actions=True)
+
+    assert result.exit_code == 0, result.stderr
+    assert "no new shards since" in (hub.repo_dir("acme/gen") / "README.md").read_text()
+    assert any("1 of 1 notification URLs could not be reached" in line for line in result.stdout.splitlines())
+    assert url not in result.stdout  # a webhook URL is a secret
