@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -71,6 +72,7 @@ PUSH_ATTEMPTS = 4
 REFRESH_AFTER = timedelta(hours=6)
 """A card whose news did not change is left alone, unless its Last updated line is older than this."""
 REPOS_AT_ONCE = 8
+_MARKING = threading.Lock()
 
 
 def _never() -> bool:
@@ -103,7 +105,7 @@ class Services:
     verdicts: Callable[[Sequence[Job]], dict[str, Verdict]]
     """Which jobs have finished: asks the cluster once for all of them."""
     mark: Callable[[Mark], None]
-    """Record a finished job in jobs.yaml."""
+    """Record a finished job in jobs.yaml (called for one job at a time, whatever the repos running)."""
     memory: Callable[[Job], ShardMemory | None] = lambda job: None
     """What earlier runs learnt about the job's shards (None: count everything)."""
     workers: int = 32
@@ -510,7 +512,8 @@ def _finish(
     if options.dry_run:
         return replace(report, warnings=(*report.warnings, "would be marked finished"))
     try:
-        services.mark(Mark(job.name, verdict.outcome.value, options.now, count))
+        with _MARKING:  # jobs.yaml is read, edited and replaced: two repos' marks must not interleave
+            services.mark(Mark(job.name, verdict.outcome.value, options.now, count))
     except (MarkingError, OSError) as error:
         log.warning("%s: not marked finished in jobs.yaml: %s", job.name, error)
         return replace(report, warnings=(*report.warnings, f"not marked in jobs.yaml: {error}"))

@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+from progress_card.manifest import load_manifest
 from tests.hubsim import HubSim
 from tests.support import card, datatrove_stats, update, write_manifest, write_shard
 
@@ -172,3 +173,24 @@ def test_a_stats_json_still_being_written_keeps_the_tasks_on_the_card(hub: HubSi
     assert "tasks 4/4" in result.stderr.splitlines()[-1] and "stats.json is not valid JSON" in result.stderr
     assert "50/50 docs • tasks 4/4<br>" in card(hub)
     assert "finished" not in jobs.read_text()
+
+
+def test_jobs_finishing_in_repos_updated_side_by_side_are_all_marked(hub: HubSim, tmp_path: Path) -> None:
+    stats = tmp_path / "stats.json"
+    stats.write_text(datatrove_stats(10))
+    names = [f"job{index}" for index in range(12)]
+    for name in names:
+        write_shard(hub.repo_dir(f"acme/{name}") / "data" / "0.parquet", 10)
+    jobs = write_manifest(
+        tmp_path,
+        "# Twelve repos, every job done.\njobs:\n"
+        + "".join(
+            f'  - {{name: {n}, repo: acme/{n}, total: 10, stats_path: "file://{stats}"}}\n' for n in names
+        ),
+    )
+
+    result = update(jobs)
+
+    assert result.exit_code == 0, result.stderr
+    marked = {job.name for job in load_manifest(jobs).jobs if job.finished is not None}
+    assert marked == set(names)  # no mark lost to another repo's edit of the same file
