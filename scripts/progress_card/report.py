@@ -8,6 +8,7 @@ from enum import Enum
 
 from .card import Eta, clamp
 from .cluster import FinalFigures, Outcome, TaskProgress
+from .counting import Arrival
 from .formatting import format_count, format_duration, percent
 
 
@@ -47,6 +48,8 @@ class JobReport:
     """Where to see the dataset: its page on the Hub, or its folder."""
     figures: FinalFigures | None = None
     """datatrove's final figures, once it completed."""
+    history: tuple[Arrival, ...] = field(default=(), repr=False)
+    """Its shards as they arrived, oldest first (for its chart)."""
     marked: bool = False
     error: str | None = None
     warnings: tuple[str, ...] = ()

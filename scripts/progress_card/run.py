@@ -383,6 +383,7 @@ def _progress(
         stalled_since=pace.stalled_since if alive else None,
         dataset=job.output.page,
         figures=figures,
+        history=count.arrivals,
         warnings=warnings,
     )
     return Progress(job, verdict, line, rate, figures, report)

@@ -251,7 +251,11 @@ def test_a_generation_job_is_followed_from_its_first_shards_to_its_final_figures
     assert report["eta"] is not None, report
     expected_end = datetime.strptime(report["eta_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     assert "| `gen` | [" in workflow.summary and "| running, card pushed" in workflow.summary
-    assert origin_log(work) == ["Follow the generation"]
+    # Nothing finished, so jobs.yaml is as it was; the status page is new, and committed.
+    assert origin_log(work) == [
+        "Update the status page of the generation jobs [skip ci]",
+        "Follow the generation",
+    ]
 
     # After it ends: completed from the real stats.json, with datatrove's own figures on the card.
     wait_for_stats(cluster, generation)

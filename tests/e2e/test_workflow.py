@@ -90,7 +90,10 @@ def test_the_hourly_workflow_updates_cards_marks_finished_jobs_and_commits_them_
         assert "| Total completion tokens | 18,000 |" in card
         assert len(hub.commits("acme/gen")) == 1  # one commit for the repo's three configs
         assert all(r.has_token for r in hub.requests if r.method == "POST" and "/commit/" in r.path)
-        assert origin_log(repo)[0] == "Mark finished generation jobs in jobs.yaml"
+        assert origin_log(repo)[0] == "Mark finished generation jobs in jobs.yaml [skip ci]"
+        page = origin_file(repo, "status/README.md")  # the status page, in the same commit
+        assert "| `math` |" in page and "- `default`: completed at " in page
+        assert origin_file(repo, "status/math.svg").startswith("<?xml")
         pushed = origin_file(repo, "jobs.yaml")
         assert f"    stats_path: {stats}\n    finished: true\n    outcome: completed\n" in pushed
         assert (first.output("updated"), first.output("finished"), first.output("failed")) == ("3", "2", "0")

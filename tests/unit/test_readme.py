@@ -58,4 +58,8 @@ def test_the_workflow_to_copy_uses_only_real_inputs() -> None:
     (step,) = [step for step in workflow["jobs"]["update"]["steps"] if "progress-card" in step["uses"]]
     assert set(step["with"]) <= set(action["inputs"])
     assert workflow["concurrency"]["cancel-in-progress"] is False
-    assert workflow["jobs"]["update"]["permissions"] == {"contents": "write", "issues": "write"}
+    assert workflow["jobs"]["update"]["permissions"] == {
+        "contents": "write",
+        "issues": "write",
+        "actions": "write",
+    }

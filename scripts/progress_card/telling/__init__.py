@@ -24,11 +24,11 @@ from ..errors import TellingError
 from ..formatting import format_count, format_eta_date
 from ..manifest import Job
 from ..report import JobReport, Report, Status
-from .incidents import GitHubIssues, Incident
+from .incidents import GitHubRepository, Incident
 from .notify import Notifier
 from .situations import EVENTS, Kind, Situation, event, resolution, situation
 
-__all__ = ["EVENTS", "Audience", "GitHubIssues", "Notifier", "tell"]
+__all__ = ["EVENTS", "Audience", "GitHubRepository", "Notifier", "tell"]
 
 log = logging.getLogger(__name__)
 MEMORY_FILE = "telling.json"
@@ -38,7 +38,7 @@ MEMORY_FILE = "telling.json"
 class Audience:
     """Who is told, and how: the incident issues (None: off), the notification URLs, the state folder."""
 
-    issues: GitHubIssues | None
+    issues: GitHubRepository | None
     notifier: Notifier
     state_dir: Path | None = None
     run_url: str | None = None
@@ -93,7 +93,7 @@ def tell(report: Report, jobs: Sequence[Job], audience: Audience) -> list[str]:
 
 
 def _file(
-    issues: GitHubIssues,
+    issues: GitHubRepository,
     job: Job,
     report: JobReport,
     incident: Incident | None,

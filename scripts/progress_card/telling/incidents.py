@@ -1,4 +1,5 @@
-"""Incident issues in the workflow's repository, through GitHub's REST API (PyGithub).
+"""The workflow's repository through GitHub's REST API (PyGithub): incident issues, and keeping the
+workflow enabled.
 
 The tool's issues carry the label `progress-card` and the job's name, and a hidden marker line in
 their body saying which job and which situation they are about; so the open ones are found again
@@ -39,9 +40,10 @@ def marker(job: str, situation: Situation) -> str:
     return f"<!-- progress-card: job={job} situation={situation.kind.value}{since} -->"
 
 
-class GitHubIssues:
-    """The issues of one repository, with the workflow's token; retries and rate limits are PyGithub's
-    (GithubRetry waits for the reset a 403/429 announces, within `wait` seconds)."""
+class GitHubRepository:
+    """The workflow's repository through GitHub's API, with the workflow's token: its incident issues,
+    and its workflow kept enabled. Retries and rate limits are PyGithub's (GithubRetry waits for the
+    reset a 403/429 announces, within `wait` seconds)."""
 
     def __init__(
         self, api_url: str, repository: str, token: str, timeout: int = 15, wait: float = 120.0
@@ -95,6 +97,15 @@ class GitHubIssues:
         )
         self._call(
             f"closing the incident issue of {incident.job}", lambda: incident.issue.edit(state="closed")
+        )
+
+    def keep_enabled(self, workflow: str) -> None:
+        """Enable the workflow (a file name under .github/workflows/), which GitHub turns off in a
+        public repository after 60 days without activity. One PUT; enabling an enabled workflow changes
+        nothing."""
+        self._call(
+            f"keeping the workflow {workflow} enabled",
+            lambda: self._repository.get_workflow(workflow).enable(),
         )
 
     def _call(self, what: str, function):  # type: ignore[no-untyped-def]
