@@ -40,6 +40,17 @@ def told(jobs: Path, github: GitHubSim, notify: str, *args: str, actions: bool =
     return update(jobs, "--issues", "--notify", notify, "--state-dir", state, *args, env=env)
 
 
+def completed(hub: HubSim, tmp_path: Path, keys: str = "") -> Path:
+    """A job of 60 documents, all uploaded, whose stats.json is there: it completes this run."""
+    write_shard(hub.repo_dir("acme/gen") / "data" / "0.parquet", 60)
+    stats = tmp_path / "stats.json"
+    stats.write_text(datatrove_stats(60))
+    extra = f", {keys}" if keys else ""
+    return write_manifest(
+        tmp_path, f'jobs: [{{name: gen, repo: acme/gen, total: 60, stats_path: "file://{stats}"{extra}}}]'
+    )
+
+
 def stalled(hub: HubSim) -> None:
     """Five hours of shards, the last one six hours ago: the job is alive, nothing comes."""
     [scenario] = [s for s in scenarios(datetime.now(timezone.utc)) if s.truth is None]
@@ -85,12 +96,7 @@ def test_a_stall_opens_one_issue_and_sends_one_message_then_new_shards_close_it(
 def test_a_completion_notifies_with_the_figures_and_leaves_nothing_open(
     hub: HubSim, tmp_path: Path, github: GitHubSim, receiver: Receiver
 ) -> None:
-    write_shard(hub.repo_dir("acme/gen") / "data" / "0.parquet", 60)
-    stats = tmp_path / "stats.json"
-    stats.write_text(datatrove_stats(60))
-    jobs = write_manifest(
-        tmp_path, f'jobs: [{{name: gen, repo: acme/gen, total: 60, stats_path: "file://{stats}"}}]'
-    )
+    jobs = completed(hub, tmp_path)
 
     result = told(jobs, github, receiver.url)
 
@@ -179,13 +185,7 @@ def test_a_failed_slurm_job_opens_an_issue_naming_its_state(
 def test_a_job_narrowed_to_some_events_sends_only_those(
     hub: HubSim, tmp_path: Path, github: GitHubSim, receiver: Receiver
 ) -> None:
-    write_shard(hub.repo_dir("acme/gen") / "data" / "0.parquet", 60)
-    stats = tmp_path / "stats.json"
-    stats.write_text(datatrove_stats(60))
-    jobs = write_manifest(
-        tmp_path,
-        f'jobs: [{{name: gen, repo: acme/gen, total: 60, stats_path: "file://{stats}", notify: [stopped, failed]}}]',
-    )
+    jobs = completed(hub, tmp_path, "notify: [stopped, failed]")
 
     assert told(jobs, github, receiver.url).exit_code == 0
     assert receiver.messages == []
