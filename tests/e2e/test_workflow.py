@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster import LoopbackCluster
-from tests.e2e.act import HF_TOKEN, act, checkout, commit_and_push, origin_file, origin_log
+from tests.e2e.act import HF_TOKEN, ActRun, act, checkout, commit_and_push, origin_file, origin_log
 from tests.ghsim import GitHubSim
 from tests.hubsim import HubSim
 from tests.support import write_shard
@@ -45,8 +45,16 @@ def repo(tmp_path: Path, cluster: LoopbackCluster) -> Path:
     return checkout(tmp_path)
 
 
+def report_setup_time(run: ActRun, capsys: pytest.CaptureFixture[str]) -> None:
+    """The set-up steps' time against the update's, measured in the same run: a figure, never a verdict."""
+    setup = run.seconds("Set up uv") + run.seconds("Install progress-card")
+    update = run.seconds("Update the cards")
+    with capsys.disabled():
+        print(f"\nset-up {setup:.2f} s (uv, warm cache) vs update {update:.2f} s: ratio {setup / update:.2f}")
+
+
 def test_the_hourly_workflow_updates_cards_marks_finished_jobs_and_commits_them_back(
-    repo: Path, hub: HubSim, cluster: LoopbackCluster, github: GitHubSim
+    repo: Path, hub: HubSim, cluster: LoopbackCluster, github: GitHubSim, capsys: pytest.CaptureFixture[str]
 ) -> None:
     now = time.time()
     for index, rows in enumerate([20, 20, 20]):
@@ -82,6 +90,7 @@ def test_the_hourly_workflow_updates_cards_marks_finished_jobs_and_commits_them_
         first = act(repo, hub, cluster, github, {"only": "", "dry-run": "false"})
 
         assert first.returncode == 0, first.log[-6000:]
+        report_setup_time(first, capsys)
         assert HF_TOKEN not in first.log and "PRIVATE KEY" not in first.log
         assert "cache save stand-in, would save .progress-card" in first.log  # the state is kept
         card = (hub.repo_dir("acme/gen") / "README.md").read_text()

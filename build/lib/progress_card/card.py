@@ -1,0 +1,408 @@
+"""The dataset card as text: render the progress section and patch it into a README.
+
+The section is the one datatrove's inference monitor writes, so that either tool can update a
+card the other wrote:
+
+    ## 🔄 Generation Progress
+
+    **math**: [●●●●●●●●●●●●○○○○○○○○] 62% • 3,120/5,000 docs<br>⏱️ 2h 15m remaining • 📅 Nov 27 2026, 18:30 UTC
+
+    *Last updated: 2026-11-27 16:15:00 UTC*
+
+Everything here is a pure text transform: patching twice equals patching once, and the bytes
+of the card outside this config's line and the timestamp are never touched, except the
+`configs:` of a card this tool created, which gains each config it follows (`ensure_config`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from .cluster import FinalFigures, Pending, TaskProgress
+from .formatting import format_count, format_duration, format_eta_date, format_timestamp, percent, sparkline
+
+SECTION_HEADER = "## 🔄 Generation Progress"
+STATS_PENDING = "Generation in progress. Final statistics will be available upon completion."
+"""datatrove's placeholder for the final figures, which a completed job's table replaces."""
+BAR_WIDTH = 20
+_HEADER_LINE = re.compile(r"^## 🔄 Generation Progress[ \t]*\r?$", re.MULTILINE)
+_NEXT_SECTION = re.compile(r"^#{1,2} ", re.MULTILINE)
+_TIMESTAMP_LINE = re.compile(r"^\*Last updated:[^\r\n]*", re.MULTILINE)
+_STAMP_VALUE = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC")
+# The clock-dependent tail of a progress line: "⏱️ 2h 15m remaining • 📅 Nov 27 2026, 18:30 UTC".
+_REMAINING = re.compile(r"⏱️ [^\r\n<]* remaining • 📅 [^\r\n<]*UTC")
+# The rate line starts with an invisible marker; its chart of the last day moves with the clock.
+_RATE_MARK = "<!-- progress-card:rate {config} -->"
+_CHART = re.compile(r"(?<= • last 24 h: )[▁▂▃▄▅▆▇█]+")
+
+
+@dataclass(frozen=True)
+class Eta:
+    """Time left and the moment the job should end."""
+
+    remaining: timedelta
+    finish_at: datetime
+
+
+def _config_line(config: str) -> re.Pattern[str]:
+    """A config's progress line, as both tools write it: it starts `**<config>**:`."""
+    return re.compile(rf"^\*\*{re.escape(config)}\*\*:[^\r\n]*", re.MULTILINE)
+
+
+def clamp(done: int, total: int) -> int:
+    return max(0, min(done, total))
+
+
+def render_bar(done: int, total: int) -> str:
+    """`[●●●●○○○○○○○○○○○○○○○○] 23% • 1,150/5,000 docs`; counts clamped to [0, total]."""
+    shown = clamp(done, total)
+    filled = (shown * BAR_WIDTH) // total if total > 0 else 0
+    bar = "●" * filled + "○" * (BAR_WIDTH - filled)
+    return f"[{bar}] {percent(shown, total)}% • {format_count(shown)}/{format_count(total)} docs"
+
+
+def describe_progress(done: int, total: int, eta: Eta | None, tasks: TaskProgress | None = None) -> str:
+    """The text after the bar: waiting, time remaining with the expected end, or complete.
+
+    A job whose documents reached the total is complete only once all its tasks are done.
+    """
+    shown = clamp(done, total)
+    if shown >= total > 0:
+        if tasks is not None and not tasks.complete:
+            return f"⏱️ waiting for the last tasks ({tasks.done}/{tasks.total if tasks.total is not None else '?'} done)"
+        return "✅ Complete"
+    if shown == 0:
+        return "⏱️ waiting for first shard upload..."
+    if eta is None:
+        return "⏱️ estimating time remaining..."
+    remaining = format_duration(eta.remaining.total_seconds())
+    return f"⏱️ {remaining} remaining • 📅 {format_eta_date(eta.finish_at)}"
+
+
+def describe_stall(since: datetime) -> str:
+    """The text after the bar of a job that is alive but has uploaded nothing for much longer than usual."""
+    return f"⚠️ no new shards since {format_eta_date(since)}"
+
+
+def queue_text(pending: Pending, uploaded: bool) -> str:
+    """Why a job waits in Slurm's queue: `pending (Priority) since ...`, or `requeued, pending (Resources)`
+    for one that has uploaded before."""
+    if pending.never_starts:
+        return f"never starts: a job it depends on failed ({pending.reason})"
+    why = f" ({pending.reason})" if pending.reason not in ("", "None") else ""  # None: not looked at yet
+    if uploaded:
+        return f"requeued, pending{why}"
+    since = f" since {format_eta_date(pending.since)}" if pending.since is not None else ""
+    return f"pending{why}{since}"
+
+
+def describe_queue(pending: Pending, uploaded: bool) -> str:
+    """The text after the bar of a job waiting in the queue."""
+    return f"{'⚠️' if pending.never_starts else '⏳'} {queue_text(pending, uploaded)}"
+
+
+def rate_line(config: str, rate_per_hour: float, hourly: Sequence[int]) -> str:
+    """The line below the config's progress line: the current rate and a chart of the last day."""
+    return f"{_RATE_MARK.format(config=config)}≈ {format_count(round(rate_per_hour))} docs/h • last 24 h: {sparkline(hourly)}"
+
+
+def describe_stop(done: int, total: int, reason: str) -> str:
+    """The text after the bar of a job that ended without completing: the bar stays where it stopped."""
+    return f"⚠️ stopped at {percent(clamp(done, total), total)}%: {reason}"
+
+
+def progress_line(config: str, done: int, total: int, detail: str, tasks: TaskProgress | None = None) -> str:
+    """The config's line: `**config**: [bar] P% • done/total docs<br>detail`, with ` • tasks d/t` after
+    the documents when the job's datatrove logging folder is known."""
+    counts = f"{render_bar(done, total)} • {tasks}" if tasks is not None else render_bar(done, total)
+    return f"**{config}**: {counts}<br>{detail}"
+
+
+def timestamp_line(now: datetime) -> str:
+    return f"*Last updated: {format_timestamp(now)}*"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a card's line for a config shows now."""
+
+    done: int
+    total: int
+    complete: bool
+
+
+def shown(text: str, config: str) -> Shown | None:
+    """The counts on the config's progress line (ours or datatrove's), if the card has one."""
+    section = _section(text)
+    if section is None:
+        return None
+    line = re.compile(
+        rf"^\*\*{re.escape(config)}\*\*: \[[●○]*\] \d+% • ([\d,]+)(?: \(≈[^)]*\))?/([\d,]+)(?: \(≈[^)]*\))? docs"
+        r"(?: • tasks [\d?]+/[\d?]+)?<br>([^\r\n]*)",
+        re.MULTILINE,
+    ).search(text, section[0], section[1])
+    if line is None:
+        return None
+    done, total = (int(group.replace(",", "")) for group in line.group(1, 2))
+    return Shown(done, total, line.group(3).startswith("✅"))
+
+
+def is_final_datatrove_card(text: str) -> bool:
+    """datatrove's final card: its statistics table filled in, and no progress section any more."""
+    return _section(text) is None and "| Documents processed |" in text and "## Dataset Stats" in text
+
+
+def last_updated(text: str) -> datetime | None:
+    """When the card's progress section was last written, from its *Last updated* line."""
+    section = _section(text)
+    stamp = _TIMESTAMP_LINE.search(text, section[0], section[1]) if section else None
+    found = _STAMP_VALUE.search(stamp.group(0)) if stamp else None
+    if found is None:
+        return None
+    return datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+
+
+def same_news(before: str, after: str) -> bool:
+    """True when the two cards differ at most in what time alone changes: the time left, the expected
+    end and the timestamp. Counts, bars and statuses are news; the clock ticking is not."""
+    return _without_clock(before) == _without_clock(after)
+
+
+def _without_clock(text: str) -> str:
+    text = _CHART.sub("", _REMAINING.sub("⏱️", text))
+    section = _section(text)
+    if section is None:
+        return text
+    start, end = section
+    return text[:start] + _TIMESTAMP_LINE.sub("", text[start:end]) + text[end:]
+
+
+def _section(text: str) -> tuple[int, int] | None:
+    """Where the progress section's body starts and ends."""
+    header = _HEADER_LINE.search(text)
+    if header is None:
+        return None
+    following = _NEXT_SECTION.search(text, header.end())
+    return header.end(), following.start() if following else len(text)
+
+
+def patch_card(text: str, config: str, line: str, now: datetime, rate: str | None = None) -> str:
+    """Put `line` in place of the config's progress line (and `rate` below it), refresh the timestamp.
+
+    Adds the line (before the timestamp) when the section lacks it, and the section (at the
+    end of the card) when the card lacks it. Other configs' lines and all other text stay.
+    """
+    section = _section(text)
+    if section is None:
+        return _append_section(text, [line, rate] if rate else [line], now)
+    start, end = section
+    patched = _patch_section(text[start:end], config, line, now)
+    if rate is not None:
+        patched = _put_rate_line(patched, config, rate)
+    return text[:start] + patched + text[end:]
+
+
+def _put_rate_line(section: str, config: str, rate: str) -> str:
+    existing = re.compile(rf"^{re.escape(_RATE_MARK.format(config=config))}[^\r\n]*", re.MULTILINE)
+    if existing.search(section):
+        return existing.sub(lambda _: rate, section, count=1)
+    anchor = _config_line(config).search(section)
+    assert anchor is not None  # the config's line was just put in
+    return f"{section[: anchor.end()]}\n\n{rate}{section[anchor.end() :]}"
+
+
+def _patch_section(section: str, config: str, line: str, now: datetime) -> str:
+    config_line = _config_line(config)
+    stamp = timestamp_line(now)
+    if config_line.search(section):
+        section = config_line.sub(lambda _: line, section, count=1)
+    else:
+        existing = _TIMESTAMP_LINE.search(section)
+        if existing:
+            section = f"{section[: existing.start()]}{line}\n\n{section[existing.start() :]}"
+        else:
+            body = section.rstrip("\r\n")
+            section = f"{body}\n\n{line}\n\n{stamp}\n{_trailing_gap(section)}"
+    if _TIMESTAMP_LINE.search(section):
+        return _TIMESTAMP_LINE.sub(lambda _: stamp, section, count=1)
+    anchor = config_line.search(section)
+    assert anchor is not None  # the line was put in above
+    return f"{section[: anchor.end()]}\n\n{stamp}{section[anchor.end() :]}"
+
+
+def _trailing_gap(section: str) -> str:
+    """Keep the blank line the section had before the next heading."""
+    return "\n" if section.endswith("\n\n") else ""
+
+
+def _append_section(text: str, lines: list[str], now: datetime) -> str:
+    if not text or text.endswith("\n\n"):
+        separator = ""
+    elif text.endswith("\n"):
+        separator = "\n"
+    else:
+        separator = "\n\n"
+    return f"{text}{separator}{render_section(lines, now)}"
+
+
+def render_section(lines: list[str], now: datetime) -> str:
+    body = "\n\n".join(lines)
+    return f"{SECTION_HEADER}\n\n{body}\n\n{timestamp_line(now)}\n"
+
+
+def figures_table(figures: FinalFigures) -> str:
+    """The final figures as datatrove's card shows them; rows without a value are left out."""
+    rows = [
+        ("Documents processed", format_count(figures.documents) if figures.documents is not None else None),
+        ("Avg. source chars", f"{figures.mean_doc_chars:.2f}" if figures.mean_doc_chars else None),
+        ("Total prompt tokens", format_count(figures.prompt_tokens) if figures.prompt_tokens else None),
+        (
+            "Total completion tokens",
+            format_count(figures.completion_tokens) if figures.completion_tokens else None,
+        ),
+        ("Mean prompt tokens", f"{figures.prompt_tokens_mean:.2f}" if figures.prompt_tokens_mean else None),
+        (
+            "Mean completion tokens",
+            f"{figures.completion_tokens_mean:.2f}" if figures.completion_tokens_mean else None,
+        ),
+    ]
+    body = [f"| {name} | {value} |" for name, value in rows if value is not None]
+    return "\n".join(["| Metric | Value |", "| --- | --- |", *body])
+
+
+def patch_final_figures(text: str, config: str, figures: FinalFigures) -> str:
+    """Show a completed config's final figures: in place of datatrove's placeholder when the card has
+    one, otherwise below the config's progress line. The block is marked, so patching is idempotent."""
+    opening, closing = (
+        f"<!-- progress-card:final-figures {config} -->",
+        f"<!-- /progress-card:final-figures {config} -->",
+    )
+    block = (
+        f"{opening}\nFinal figures of **{config}**, from stats.json:\n\n{figures_table(figures)}\n{closing}"
+    )
+    existing = re.search(rf"^{re.escape(opening)}$.*?^{re.escape(closing)}$", text, re.MULTILINE | re.DOTALL)
+    if existing:
+        return text[: existing.start()] + block + text[existing.end() :]
+    if STATS_PENDING in text:
+        return text.replace(STATS_PENDING, block, 1)
+    line = _config_line(config)
+    header = _HEADER_LINE.search(text)
+    found = line.search(text, header.end()) if header else None
+    if found is None:
+        return text
+    return f"{text[: found.end()]}\n\n{block}{text[found.end() :]}"
+
+
+@dataclass(frozen=True)
+class CardSpec:
+    """What a new card says about the job."""
+
+    title: str
+    load_path: str
+    """What `load_dataset` is given in the usage example: the repo id, or the folder."""
+    config: str
+    folder: str
+    split: str
+    model: str | None = None
+    source_dataset: str | None = None
+    description: str | None = None
+
+
+OUR_TAG = "progress-card"
+"""The tag of the cards this tool created: their front matter is ours to rewrite."""
+
+
+def config_entry(spec: CardSpec) -> dict[str, object]:
+    """The `configs:` entry that lets `load_dataset(repo, config)` and the viewer find the config."""
+    return {
+        "config_name": spec.config,
+        "data_files": [{"split": spec.split, "path": f"{spec.folder}/**/*.parquet"}],
+    }
+
+
+def ensure_config(text: str, spec: CardSpec) -> tuple[str, str | None]:
+    """The card with the spec's config in its `configs:`, and a warning when it is missing from a card
+    this tool did not create (whose front matter is not ours to re-serialise)."""
+    card = DatasetCard(text)
+    data = card.data
+    configs = list(data.get("configs") or [])
+    if any(isinstance(entry, dict) and entry.get("config_name") == spec.config for entry in configs):
+        return text, None
+    if OUR_TAG in (data.get("tags") or []):
+        data["configs"] = [*configs, config_entry(spec)]
+        return str(card), None
+    if not configs and spec.config == "default":
+        return text, None  # the Hub finds data/ as the default config by itself
+    return text, (
+        f"the card's configs: does not list {spec.config}, so load_dataset and the dataset viewer cannot "
+        f"find it; add `- config_name: {spec.config}` with data_files `{spec.folder}/**/*.parquet` to the "
+        "card's front matter"
+    )
+
+
+def new_card(spec: CardSpec, line: str, now: datetime, rate: str | None = None) -> str:
+    """A complete card for a repo that has no README yet: metadata, summary, progress, usage."""
+    tags = ["synthetic", OUR_TAG]
+    if spec.model:
+        tags.append(spec.model.split("/")[-1])
+    data = DatasetCardData(
+        pretty_name=spec.title,
+        tags=tags,
+        source_datasets=[spec.source_dataset] if spec.source_dataset else None,
+        task_categories=["text-generation"],
+        annotations_creators=["machine-generated"],
+        configs=[config_entry(spec)],
+    )
+    body = "\n".join(
+        [
+            f"# {spec.title}",
+            "",
+            _summary(spec),
+            "",
+            render_section([line, rate] if rate else [line], now).rstrip("\n"),
+            "",
+            "## Dataset Stats",
+            "",
+            STATS_PENDING,
+            "",
+            "## Usage",
+            "",
+            "```python",
+            "from datasets import load_dataset",
+            "",
+            _load_example(spec),
+            "```",
+            "",
+        ]
+    )
+    return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
+
+
+def _summary(spec: CardSpec) -> str:
+    parts = []
+    if spec.description:
+        parts.append(spec.description.strip())
+    facts = []
+    if spec.model:
+        facts.append(f" * Model: [`{spec.model}`](https://huggingface.co/{spec.model})")
+    if spec.source_dataset:
+        facts.append(
+            f" * Source dataset: [`{spec.source_dataset}`](https://huggingface.co/datasets/{spec.source_dataset})"
+            f" (`{spec.split}` split)"
+        )
+    if facts:
+        parts.append("\n".join(facts))
+    if not parts:
+        parts.append("Synthetic data, still being generated: the progress below is updated every hour.")
+    return "\n\n".join(parts)
+
+
+def _load_example(spec: CardSpec) -> str:
+    if spec.config == "default":
+        return f'ds = load_dataset("{spec.load_path}")'
+    return f'ds = load_dataset("{spec.load_path}", "{spec.config}")'

@@ -1,0 +1,432 @@
+"""The `progress-card` command: wires the real clients and the clock, then runs one update."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__, actions
+from .cluster import FinishDetector, SshClient, valid_job_id
+from .editing import Mark, add_text, edit_file, mark_file, relaunch_text
+from .errors import ManifestError, MarkingError, TellingError
+from .hub import QUOTA_WAIT, HubClient
+from .manifest import Job, Manifest, load_manifest
+from .quota import RateLimits
+from .redaction import Redactor, secrets_from
+from .report import Report
+from .run import REFRESH_AFTER, Options, Services, run
+from .state import InputTotals, ShardMemory
+from .status import write_status
+from .telling import Audience, GitHubRepository, Notifier, tell
+from .total import resolve_total
+from .transport import RetryPolicy
+
+log = logging.getLogger("progress_card")
+
+JOBS_OPTION = click.option(
+    "--jobs",
+    "jobs_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default="jobs.yaml",
+    show_default=True,
+    help="The manifest listing the jobs.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="progress-card")
+@click.option("-v", "--verbose", is_flag=True, help="Log every step, not just the outcome.")
+def main(verbose: bool) -> None:
+    """Keep the progress bar of Hugging Face dataset cards up to date while generation jobs upload shards."""
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(levelname)s %(message)s",
+    )
+    if not verbose:
+        for noisy in ("httpx", "httpx2", "urllib3", "huggingface_hub", "datasets", "fsspec"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@main.command()
+@JOBS_OPTION
+@click.option("--only", "only", multiple=True, metavar="NAME", help="Update only this job (repeatable).")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print each repo's plan (the commit it would make, the jobs it would mark, the card's diff); write nothing.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=".progress-card",
+    show_default=True,
+    help="Where to remember each shard's row count between runs (safe to delete; it only saves time).",
+)
+@click.option(
+    "--refresh-after",
+    type=click.FloatRange(min=0),
+    default=REFRESH_AFTER.total_seconds() / 3600,
+    show_default=True,
+    metavar="HOURS",
+    help="Push a card whose counts did not change once its Last updated line is this old.",
+)
+@click.option(
+    "--allow-decrease",
+    is_flag=True,
+    help="Publish a count lower than the card shows (after shards were deleted on purpose).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up on one request to the Hub after this long (it is then retried).",
+)
+@click.option(
+    "--give-up-after",
+    type=click.FloatRange(min=1),
+    default=RetryPolicy().total_seconds,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop retrying a failing Hub call after this long; the job then fails and its card is left as it was.",
+)
+@click.option(
+    "--quota-wait",
+    type=click.FloatRange(min=0),
+    default=QUOTA_WAIT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait at most this long in all for the Hub's rate-limit windows to reset; a count that needs "
+    "more is saved, reported as still counting, and continued by the next run.",
+)
+@click.option(
+    "--issues",
+    is_flag=True,
+    help="Open, comment on and close an incident issue per job that needs a person, in the repository "
+    "GITHUB_REPOSITORY (API at GITHUB_API_URL, token in GITHUB_TOKEN).",
+)
+@click.option(
+    "--notify",
+    "notify_urls",
+    multiple=True,
+    metavar="URL",
+    envvar="PROGRESS_CARD_NOTIFY",
+    help="An apprise URL to notify of each event (repeatable; or PROGRESS_CARD_NOTIFY, space-separated).",
+)
+@click.option(
+    "--keep-alive",
+    is_flag=True,
+    help="Keep this run's workflow enabled through GitHub's API (GITHUB_WORKFLOW_REF), which GitHub "
+    "turns off in a public repository after 60 days without activity.",
+)
+@click.option(
+    "--status-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep a status page of all jobs there: README.md (a table, and each job's chart), <job>.svg "
+    "and <job>.json (a shields.io badge); files change only when their news does.",
+)
+def update(
+    jobs_path: Path,
+    only: tuple[str, ...],
+    dry_run: bool,
+    state_dir: Path,
+    refresh_after: float,
+    allow_decrease: bool,
+    timeout: float,
+    give_up_after: float,
+    quota_wait: float,
+    issues: bool,
+    notify_urls: tuple[str, ...],
+    status_dir: Path | None,
+    keep_alive: bool,
+) -> None:
+    """Count what each job has uploaded and push its progress into the dataset card.
+
+    Exit status: 0 when every job was updated, 1 when at least one failed (the others still
+    ran), 2 when the manifest or the command line is wrong (nothing is written); a job still
+    counting when the rate-limit wait runs out is not a failure. SIGTERM stops a count under way
+    (what it read is saved), lets a push under way finish, then exits with 143.
+    """
+    manifest = _load(jobs_path)
+    try:
+        jobs = manifest.select(only)
+    except ManifestError as error:
+        _fail_usage(error)
+    redact = Redactor(
+        [
+            *secrets_from(
+                os.environ, [job.login.key_variable for job in jobs if job.login and job.login.key_variable]
+            ),
+            *notify_urls,
+            os.environ.get("GITHUB_TOKEN", ""),
+        ]
+    )
+    limits = RateLimits(budget=quota_wait)
+    hub = HubClient(timeout=timeout, retry=RetryPolicy(total_seconds=give_up_after), limits=limits)
+    now = datetime.now(timezone.utc)
+    with (
+        redact.guarding(logging.getLogger().handlers),
+        _StopOnSignal(limits.stop) as stop,
+        SshClient() as ssh,
+    ):
+        report = run(
+            jobs,
+            services(manifest.path, hub, ssh, state_dir),
+            Options(
+                now=now,
+                dry_run=dry_run,
+                refresh_after=timedelta(hours=refresh_after),
+                allow_decrease=allow_decrease,
+                should_stop=stop.requested,
+            ),
+        )
+        if status_dir is not None and not dry_run:
+            write_status(status_dir, report, manifest.jobs, now)
+        told = (
+            []
+            if dry_run or not (issues or notify_urls)
+            else _tell(report, jobs, _audience(issues, notify_urls, state_dir))
+        )
+        if keep_alive and not dry_run:
+            told = [*told, *_keep_alive()]
+    for job in report.jobs:
+        if job.diff:
+            click.echo(redact(job.diff))
+    for job in report.jobs:
+        click.echo(redact(job.summary()), err=True)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        _report_to_actions(report, redact)
+        for warning in told:
+            click.echo(redact(f"::warning title=progress-card::{warning}"))
+    sys.exit(128 + stop.signal if stop.signal else report.exit_code)
+
+
+def services(manifest: Path, hub: HubClient, ssh: SshClient, state_dir: Path) -> Services:
+    """The real clients behind an update: the Hub, the clusters, the state folder and jobs.yaml."""
+    totals = InputTotals.in_folder(state_dir)
+    detector = FinishDetector(ssh)
+    return Services(
+        open_repo=lambda location: location.open(hub),
+        resolve_total=lambda job: resolve_total(job, hub, totals),
+        verdicts=detector.verdicts,
+        mark=lambda mark: _mark(manifest, mark),
+        memory=lambda job: ShardMemory.in_folder(state_dir, f"{job.output.url}/{job.folder}"),
+        workers=hub.pool_size,
+    )
+
+
+def _tell(report: Report, jobs: Sequence[Job], audience: Audience) -> list[str]:
+    """Tell people; whatever goes wrong there is a warning, never a failed update."""
+    try:
+        return tell(report, jobs, audience)
+    except Exception as error:  # the cards are updated already: this must not fail the run
+        log.exception("telling people failed")
+        return [f"incident issues and notifications failed: {type(error).__name__}: {error}"]
+
+
+def _github(purpose: str) -> GitHubRepository | None:
+    """The workflow's repository through GitHub's API, from the environment the workflow gives."""
+    environ = os.environ
+    repository, token = environ.get("GITHUB_REPOSITORY"), environ.get("GITHUB_TOKEN")
+    if not (repository and token):
+        log.warning(
+            "%s needs GITHUB_REPOSITORY and GITHUB_TOKEN in the environment; skipped this run", purpose
+        )
+        return None
+    return GitHubRepository(environ.get("GITHUB_API_URL", "https://api.github.com"), repository, token)
+
+
+def _audience(issues: bool, notify_urls: tuple[str, ...], state_dir: Path) -> Audience:
+    """Who to tell, from the options and the environment the workflow gives."""
+    environ = os.environ
+    server, run_id = environ.get("GITHUB_SERVER_URL", "https://github.com"), environ.get("GITHUB_RUN_ID")
+    run_url = (
+        f"{server}/{environ['GITHUB_REPOSITORY']}/actions/runs/{run_id}"
+        if run_id and environ.get("GITHUB_REPOSITORY")
+        else None
+    )
+    return Audience(_github("--issues") if issues else None, Notifier(notify_urls), state_dir, run_url)
+
+
+def _keep_alive() -> list[str]:
+    """Keep this run's own workflow enabled (GITHUB_WORKFLOW_REF names it); a warning when it cannot be."""
+    reference = os.environ.get("GITHUB_WORKFLOW_REF", "")
+    workflow = reference.partition("@")[0].rpartition("/.github/workflows/")[2]
+    if not workflow:
+        return ["--keep-alive: GITHUB_WORKFLOW_REF does not name a workflow file; nothing kept enabled"]
+    github = _github("--keep-alive")
+    if github is None:
+        return []
+    try:
+        github.keep_enabled(workflow)
+    except TellingError as error:
+        return [str(error)]
+    return []
+
+
+class _StopOnSignal:
+    """SIGTERM and SIGINT ask the run to stop: counts and waits end, writes under way complete."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self, on_stop: Callable[[], None]) -> None:
+        self.signal = 0
+        self._on_stop = on_stop
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopOnSignal:
+        for number in self.SIGNALS:
+            self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    def _handle(self, number: int, frame: FrameType | None) -> None:
+        if self.signal:
+            raise KeyboardInterrupt  # a second signal: stop now
+        self.signal = number
+        self._on_stop()
+        log.warning(
+            "received signal %d: saving what was counted, finishing writes under way, then stopping", number
+        )
+
+    def requested(self) -> bool:
+        return self.signal != 0
+
+
+def _report_to_actions(report: Report, redact: Redactor) -> None:
+    """Annotations on stdout; the step summary and outputs in the files Actions names."""
+    for line in actions.workflow_commands(report):
+        click.echo(redact(line))
+    summary, output = os.environ.get("GITHUB_STEP_SUMMARY"), os.environ.get("GITHUB_OUTPUT")
+    if summary:
+        with Path(summary).open("a", encoding="utf-8") as file:
+            file.write(redact(actions.step_summary(report)))
+    if output:
+        values = {name: redact(value) for name, value in actions.outputs(report).items()}
+        with Path(output).open("a", encoding="utf-8") as file:
+            file.write(actions.output_file_text(values))
+
+
+@main.command()
+@JOBS_OPTION
+def validate(jobs_path: Path) -> None:
+    """Check the manifest only: exit 0 when it is valid, 2 with every problem listed otherwise."""
+    manifest = _load(jobs_path)
+    count = len(manifest.jobs)
+    click.echo(f"{jobs_path}: {count} job{'' if count == 1 else 's'}, all valid", err=True)
+
+
+def _job_ids(context: click.Context, parameter: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        if not valid_job_id(value):
+            raise click.BadParameter(
+                f"not a Slurm job id: {value!r} (digits only; for an array, its base id)"
+            )
+    return values
+
+
+SLURM_JOB_ID_OPTION = click.option(
+    "--slurm-job-id",
+    "job_ids",
+    multiple=True,
+    callback=_job_ids,
+    metavar="ID",
+    help="The Slurm job id (for an array, its base id); repeat it for a job launched as several arrays.",
+)
+
+
+@main.command()
+@JOBS_OPTION
+@click.argument("name")
+@SLURM_JOB_ID_OPTION
+def relaunch(jobs_path: Path, name: str, job_ids: tuple[str, ...]) -> None:
+    """Record that job NAME was relaunched under a new Slurm job id.
+
+    Its finish marks go, its slurm_job_id becomes ID, and nothing else in jobs.yaml changes
+    (comments, quoting and layout stay). The next update follows the job again.
+    """
+    if not job_ids:
+        raise click.UsageError("give the new job's id: --slurm-job-id ID")
+    _edit(jobs_path, lambda text: relaunch_text(text, name, job_ids))
+    click.echo(
+        f"{jobs_path}: {name} now follows Slurm job {', '.join(job_ids)}; commit {jobs_path}", err=True
+    )
+
+
+@main.command()
+@JOBS_OPTION
+@click.option("--name", required=True, help="The job's name, unique in jobs.yaml.")
+@click.option("--repo", help="The output dataset on the Hub, org/name.")
+@click.option("--output", help="Instead of --repo: hf://datasets/org/name, or a local folder.")
+@click.option("--config", help="The dataset config (default: default, shards under data/).")
+@click.option("--total", type=int, help="The expected number of documents.")
+@SLURM_JOB_ID_OPTION
+@click.option("--logging-dir", help="datatrove's logging folder (absolute path on the cluster, or a URL).")
+@click.option(
+    "--stats-path", help="Where stats.json appears when the job completes, if not in --logging-dir."
+)
+@click.option("--model", help="The model generating the data, shown on a new card.")
+@click.option("--description", help="A sentence about the job, shown on a new card.")
+def add(jobs_path: Path, job_ids: tuple[str, ...], **values: str | int | None) -> None:
+    """Append a job to jobs.yaml, checked against the schema before anything is written.
+
+    Keys not given come from the file's defaults (ssh, repo...), as for any other job.
+    """
+    ids = [int(job_id) for job_id in job_ids]
+    given: dict[str, object] = {**values, "slurm_job_id": (ids[0] if len(ids) == 1 else ids) if ids else None}
+    fields = [(key, given[key]) for key in _ADDED_KEYS if given[key] is not None]
+    _edit(jobs_path, lambda text: add_text(text, fields))
+    click.echo(f"{jobs_path}: added {values['name']}; commit {jobs_path}", err=True)
+
+
+_ADDED_KEYS = (
+    "name", "repo", "output", "config", "total", "slurm_job_id", "logging_dir", "stats_path", "model", "description",
+)  # fmt: skip
+"""The keys of a job `add` writes, in this order."""
+
+
+def _edit(path: Path, edit: Callable[[str], str]) -> None:
+    """Edit jobs.yaml as text; refuse (exit 2, nothing written) what would leave it invalid."""
+    try:
+        edit_file(path, edit)
+    except FileNotFoundError:
+        _fail_usage(ManifestError([f"{path}: no such file"]))
+    except MarkingError as error:
+        _fail_usage(ManifestError([f"{path}: {error}"]))
+    except ManifestError as error:
+        _fail_usage(
+            ManifestError(
+                [f"{path}: the change was not written, it would make the manifest invalid", *error.problems]
+            )
+        )
+
+
+def _load(path: Path) -> Manifest:
+    try:
+        return load_manifest(path)
+    except ManifestError as error:
+        _fail_usage(error)
+
+
+def _fail_usage(error: ManifestError) -> NoReturn:
+    for problem in error.problems:
+        click.echo(f"error: {problem}", err=True)
+    sys.exit(2)
+
+
+def _mark(path: Path, mark: Mark) -> None:
+    mark_file(path, [mark])

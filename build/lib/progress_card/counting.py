@@ -1,0 +1,188 @@
+"""Counting the documents a job has uploaded: list the config's shards, sum the rows their footers declare."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime
+
+from .errors import FooterError, JobError, NeedMoreBytes, QuotaSpent, StillCounting, Stopped
+from .footer import MINIMUM_SIZE, TAIL_GUESS, rows_from_tail
+from .progressbar import footer_progress
+from .state import Known, ShardMemory
+from .storage import Shard, Snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A shard's documents, when they were committed, and where it is in the repo."""
+
+    at: datetime
+    rows: int
+    path: str = ""
+    """The shard's path in the repo, e.g. `data/00012_00003.parquet`."""
+
+
+@dataclass(frozen=True)
+class Count:
+    documents: int
+    shards: int
+    unreadable: tuple[Unreadable, ...]
+    arrivals: tuple[Arrival, ...]
+    """The readable shards, oldest first: the job's upload history."""
+
+    @property
+    def complete(self) -> bool:
+        """Every listed shard was read."""
+        return not self.unreadable
+
+
+CHECKPOINT_EVERY = 250
+"""Footers read between two saves of the shard memory, at the least: an interrupted count loses at
+most this many, or CHECKPOINT_SECONDS of reading."""
+CHECKPOINT_SECONDS = 5.0
+"""And at most one save this often: each save writes the whole folder's memory, which for tens of
+thousands of shards costs more than the reads it protects."""
+
+
+def count_documents(
+    snapshot: Snapshot,
+    folder: str,
+    workers: int = 32,
+    memory: ShardMemory | None = None,
+    label: str = "count",
+    stopping: Callable[[], bool] = lambda: False,
+    clock: Callable[[], float] = time.monotonic,
+    shards: list[Shard] | None = None,
+) -> Count:
+    """Sum the footers' row counts of every shard under `folder` (`shards`, when already listed).
+
+    Shards that `memory` knows (same path, content and size) are not read again; the others are
+    read many at once, and remembered, saved every few hundred (and few seconds). A shard whose
+    footer cannot be parsed is reported in `unreadable`, never counted as zero. When the count cannot finish (the
+    storage keeps failing: JobError; the rate-limit budget is spent: StillCounting; the run is
+    stopped: Stopped), what was read is saved, and the error says how far it got.
+    """
+    if shards is None:
+        shards = snapshot.list_shards(folder)
+    memory = memory if memory is not None else ShardMemory(None, label)
+    memory.retain(shards)
+    fresh = [shard for shard in shards if memory.recall(shard) is None]
+    if len(fresh) < len(shards):
+        log.info(
+            "%s: %d shards known from earlier runs, %d to read", label, len(shards) - len(fresh), len(fresh)
+        )
+    unreadable: list[Unreadable] = []
+    unsaved, saved_at = 0, clock()
+    try:
+        with footer_progress(label, len(fresh)) as tick:
+            for shard, rows in read_rows(snapshot, fresh, workers, tick, stopping):
+                if isinstance(rows, str):
+                    log.warning("cannot read the footer of %s: %s", shard.path, rows)
+                    unreadable.append(Unreadable(shard.path, rows))
+                    continue
+                memory.learn(shard, Known(rows, None))
+                unsaved += 1
+                if unsaved >= CHECKPOINT_EVERY and clock() - saved_at >= CHECKPOINT_SECONDS:
+                    memory.save()
+                    unsaved, saved_at = 0, clock()
+        undated = [
+            shard for shard in shards if (known := memory.recall(shard)) and known.committed_at is None
+        ]
+        times = snapshot.commit_times(undated) if undated else {}
+    except QuotaSpent as error:
+        raise StillCounting(f"{error}; {_saved(memory, shards)}; the next run continues") from None
+    except Stopped as error:
+        raise Stopped(f"{error}; {_saved(memory, shards)}; the next run continues") from None
+    except JobError as error:
+        raise type(error)(f"{error}; {_saved(memory, shards)} so far, saved") from None
+    for shard in undated:
+        known = memory.recall(shard)
+        if known is not None:
+            memory.learn(shard, Known(known.rows, times.get(shard.path)))
+    memory.save()
+    recalled = [(shard, known) for shard in shards if (known := memory.recall(shard)) is not None]
+    arrivals = sorted(
+        (Arrival(k.committed_at, k.rows, shard.path) for shard, k in recalled if k.committed_at is not None),
+        key=lambda arrival: arrival.at,
+    )
+    return Count(
+        documents=sum(k.rows for _, k in recalled),
+        shards=len(shards),
+        unreadable=tuple(sorted(unreadable, key=lambda problem: problem.path)),
+        arrivals=tuple(arrivals),
+    )
+
+
+def _saved(memory: ShardMemory, shards: list[Shard]) -> str:
+    """Save what is known, and say how far the count got."""
+    memory.save()
+    counted = sum(memory.recall(shard) is not None for shard in shards)
+    return f"counted {counted:,} of {len(shards):,} shards"
+
+
+def read_rows(
+    snapshot: Snapshot,
+    shards: list[Shard],
+    workers: int,
+    tick: Callable[[], None] = lambda: None,
+    stopping: Callable[[], bool] = lambda: False,
+) -> Iterator[tuple[Shard, int | str]]:
+    """Each shard with its row count, or why its footer cannot be read, as the reads complete.
+
+    Many are read at once. After a failure (or once `stopping` is true) no new read starts; the
+    reads under way complete and are yielded, then the first failure is raised.
+    """
+    if not shards:
+        return
+
+    def one(shard: Shard) -> int | str:
+        if stopping():
+            raise Stopped("the run was asked to stop")
+        result = _rows(snapshot, shard)
+        tick()
+        return result
+
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(shards))))
+    try:
+        futures = {pool.submit(one, shard): shard for shard in shards}
+        failure: BaseException | None = None
+        for future in as_completed(futures):
+            if future.cancelled():
+                continue
+            error = future.exception()
+            if error is None:
+                yield futures[future], future.result()
+            elif failure is None:
+                failure = error
+                for waiting in futures:
+                    waiting.cancel()
+        if failure is not None:
+            raise failure
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _rows(snapshot: Snapshot, shard: Shard) -> int | str:
+    """Rows declared by the shard's footer, or why it cannot be read."""
+    if shard.size < MINIMUM_SIZE:
+        return f"too small to be a parquet file ({shard.size} bytes)"
+    tail = snapshot.read_tail(shard, min(shard.size, TAIL_GUESS))
+    try:
+        try:
+            return rows_from_tail(tail, shard.size)
+        except NeedMoreBytes as more:
+            return rows_from_tail(snapshot.read_tail(shard, more.length), shard.size)
+    except FooterError as error:
+        return str(error)

@@ -1,0 +1,40 @@
+"""Row counts from the end of a parquet file, without reading its data.
+
+A parquet file ends with its metadata (the footer), a 4-byte little-endian footer length and the
+magic `PAR1`. Reading the last few KiB is enough for a typical footer; a longer one needs a
+second read of exactly the bytes it occupies.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import FooterError, NeedMoreBytes
+
+MAGIC = b"PAR1"
+MINIMUM_SIZE = 12
+"""Leading magic, footer length and trailing magic: no parquet file is shorter."""
+TAIL_GUESS = 64 * 1024
+"""Bytes to read first from the end of a shard: enough for the footer of a typical shard."""
+
+
+def rows_from_tail(tail: bytes, file_size: int) -> int:
+    """The number of rows the footer in `tail` (the last bytes of a `file_size`-byte file) declares."""
+    if len(tail) < 8 or tail[-4:] != MAGIC:
+        if tail[-4:] == b"PARE":
+            raise FooterError("the footer is encrypted")
+        raise FooterError("no parquet footer at the end of the file (magic bytes PAR1 missing)")
+    footer_length = int.from_bytes(tail[-8:-4], "little")
+    needed = footer_length + 8
+    if needed + len(MAGIC) > file_size:
+        raise FooterError(f"footer length {footer_length} does not fit in a file of {file_size} bytes")
+    if needed > len(tail):
+        raise NeedMoreBytes(needed)
+    # The footer alone, framed as a file, is all pyarrow needs to read the metadata.
+    framed = MAGIC + tail[-needed:]
+    try:
+        metadata = pq.read_metadata(pa.BufferReader(framed))
+    except (pa.ArrowException, OSError) as error:
+        raise FooterError(f"unreadable footer: {error}") from error
+    return int(metadata.num_rows)

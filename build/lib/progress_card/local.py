@@ -1,0 +1,71 @@
+"""A dataset in a local folder (the offline demo, or a shared filesystem): shards and card on disk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .atomic import write_atomically
+from .errors import RepoNotFound
+from .storage import CARD_PATH, MAX_CARD_BYTES, Shard, card_text
+
+
+@dataclass(frozen=True)
+class LocalRepo:
+    """A folder laid out like a dataset repo; a shard counts as committed at its modification time."""
+
+    root: Path
+
+    @property
+    def label(self) -> str:
+        return str(self.root)
+
+    def snapshot(self) -> LocalSnapshot:
+        if not self.root.is_dir():
+            raise RepoNotFound(f"folder {self.root} does not exist")
+        return LocalSnapshot(self.root)
+
+    def write_card(self, text: str, parent: str | None, message: str) -> None:
+        write_atomically(self.root / CARD_PATH, text.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class LocalSnapshot:
+    root: Path
+    revision: str | None = None
+
+    def list_shards(self, folder: str) -> list[Shard]:
+        base = self.root / folder
+        if not base.is_dir():
+            return []
+        shards = []
+        for path in sorted(base.rglob("*.parquet")):
+            stat = path.stat()
+            shards.append(
+                Shard(
+                    path=path.relative_to(self.root).as_posix(),
+                    size=stat.st_size,
+                    content_id=f"{stat.st_size}-{stat.st_mtime_ns}",
+                )
+            )
+        return shards
+
+    def commit_times(self, shards: Iterable[Shard]) -> dict[str, datetime]:
+        return {
+            shard.path: datetime.fromtimestamp((self.root / shard.path).stat().st_mtime, tz=timezone.utc)
+            for shard in shards
+        }
+
+    def read_tail(self, shard: Shard, length: int) -> bytes:
+        with (self.root / shard.path).open("rb") as file:
+            file.seek(max(0, shard.size - length))
+            return file.read(length)
+
+    def read_card(self) -> str | None:
+        try:
+            with (self.root / CARD_PATH).open("rb") as file:
+                return card_text(file.read(MAX_CARD_BYTES + 1), str(self.root))
+        except FileNotFoundError:
+            return None

@@ -1,0 +1,468 @@
+"""jobs.yaml in: parse, apply defaults, validate against the JSON Schema, build typed jobs.
+
+Every problem is reported as `jobs.yaml:LINE: job "NAME": what is wrong and what is expected`,
+all the problems found in one go rather than the first one only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+from jsonschema import Draft202012Validator, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from .cluster import LOCAL, Login, SshSettings
+from .errors import ManifestError
+from .local import LocalRepo
+from .schema import pattern, schema
+from .storage import DatasetRepo
+
+if TYPE_CHECKING:
+    from .hub import HubClient
+
+HF_DATASETS_PREFIX = "hf://datasets/"
+_REPO_ID = pattern("repo")
+# Mapping-valued keys that merge key by key with the defaults instead of replacing them.
+_MERGED_KEYS = ("input", "ssh")
+# Keys that stand for one another: a job that sets one does not inherit the others from the defaults.
+_ALTERNATIVES = (frozenset({"repo", "output"}),)
+
+
+@dataclass(frozen=True)
+class HubDataset:
+    """A dataset repo on the Hub."""
+
+    repo_id: str
+
+    def __str__(self) -> str:
+        return self.repo_id
+
+    def open(self, hub: HubClient) -> DatasetRepo:
+        return hub.repo(self.repo_id)
+
+    @property
+    def url(self) -> str:
+        """The fsspec URL of the repo (the state folder is keyed by it)."""
+        return f"hf://datasets/{self.repo_id}"
+
+    @property
+    def title(self) -> str:
+        """What a new card calls it."""
+        return self.repo_id
+
+    @property
+    def page(self) -> str:
+        """Where people see it."""
+        return f"https://huggingface.co/datasets/{self.repo_id}"
+
+    @property
+    def hub_id(self) -> str | None:
+        """The repo id, for links on a card."""
+        return self.repo_id
+
+    def file_prefix(self, revision: str | None) -> str:
+        """How `datasets` names the repo's files at `revision`, before their path in the repo."""
+        return f"hf://datasets/{self.repo_id}@{revision}/"
+
+    def builder_arguments(self, revision: str | None) -> dict[str, Any]:
+        """What `datasets.load_dataset_builder` needs to read this dataset, pinned to `revision`."""
+        return {"path": self.repo_id, "revision": revision}
+
+
+@dataclass(frozen=True)
+class LocalDataset:
+    """A folder laid out like a dataset repo."""
+
+    path: Path
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def open(self, hub: HubClient) -> DatasetRepo:
+        return LocalRepo(self.path)
+
+    @property
+    def url(self) -> str:
+        return self.path.as_uri()
+
+    @property
+    def title(self) -> str:
+        return self.path.name
+
+    @property
+    def page(self) -> str:
+        return str(self.path)
+
+    @property
+    def hub_id(self) -> str | None:
+        return None
+
+    def file_prefix(self, revision: str | None) -> str:
+        return f"{self.path}/"
+
+    def builder_arguments(self, revision: str | None) -> dict[str, Any]:
+        return {"path": str(self.path)}
+
+
+Location = HubDataset | LocalDataset
+
+
+@dataclass(frozen=True)
+class InputDataset:
+    location: Location
+    split: str = "train"
+    config: str | None = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What jobs.yaml says about a job that progress-card marked finished."""
+
+    outcome: str
+    at: str
+    count: int | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    output: Location
+    config: str = "default"
+    total: int | None = None
+    input: InputDataset | None = None
+    max_examples: int = -1
+    slurm_job_ids: tuple[str, ...] = ()
+    """Several when the job was launched as several arrays; none when Slurm is not asked."""
+    stats_path: str | None = None
+    logging_dir: str | None = None
+    model: str | None = None
+    description: str | None = None
+    login: Login | None = None
+    """How to reach the login node (`ssh:`): SSH settings, or this machine."""
+    finished: Finished | None = None
+    assignees: tuple[str, ...] = ()
+    """GitHub logins to assign its incident issues to."""
+    notify: frozenset[str] | None = None
+    """The events it sends notifications for; None: all of them."""
+
+    @property
+    def folder(self) -> str:
+        """Folder of the config's shards: `data/` for the default config, `<config>/` otherwise."""
+        return "data" if self.config == "default" else self.config
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    jobs: tuple[Job, ...]
+
+    def select(self, names: Sequence[str]) -> tuple[Job, ...]:
+        """The jobs named in `names` (all when empty); an unknown name is a usage error."""
+        if not names:
+            return self.jobs
+        known = {job.name: job for job in self.jobs}
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ManifestError(
+                [f"{self.path}: no job named {_quote(name)}{_suggest(name, known)}" for name in unknown]
+            )
+        return tuple(job for job in self.jobs if job.name in names)
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read and validate jobs.yaml; raise `ManifestError` listing every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ManifestError([f"{path}: cannot read the manifest: {error.strerror}"]) from error
+    return parse_manifest(path, text)
+
+
+def parse_manifest(path: Path, text: str) -> Manifest:
+    """The manifest `text`, as if read from `path`; raise `ManifestError` listing every problem."""
+    return Manifest(path=path, jobs=_build_jobs(path, _parse_yaml(path, text)))
+
+
+def _parse_yaml(path: Path, text: str) -> Any:
+    try:
+        return YAML(typ="rt").load(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = error.problem or error.context or "invalid YAML"
+        if error.context and error.context_mark is not None and error.context_mark is not mark:
+            problem += f" ({error.context} on line {error.context_mark.line + 1})"
+        raise ManifestError([f"{path}{line}: not valid YAML: {problem}"]) from error
+
+
+def _build_jobs(path: Path, document: Any) -> tuple[Job, ...]:
+    if not isinstance(document, CommentedMap):
+        raise ManifestError([f"{path}:1: expected a mapping with a 'jobs' list (see the example jobs.yaml)"])
+    validator = Draft202012Validator(schema())
+    problems = [_describe(path, document, error) for error in _sorted(validator.iter_errors(document))]
+    if problems:
+        raise ManifestError(problems)
+
+    defaults: Mapping[str, Any] = document.get("defaults") or {}
+    entries: CommentedSeq = document["jobs"]
+    job_validator = Draft202012Validator({"$ref": "#/$defs/job", "$defs": schema()["$defs"]})
+    jobs: list[Job] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        merged, origins = _merge(defaults, entry)
+        located = _Located(path, origins, entry_line=_line(entries, index))
+        name = merged["name"]
+        errors = [located.describe(error, name) for error in _sorted(job_validator.iter_errors(merged))]
+        problems.extend(errors)
+        if name in seen:
+            problems.append(
+                f"{path}:{located.entry_line}: job {_quote(name)}: duplicate name "
+                f"(also on line {seen[name]}); names must be unique"
+            )
+        else:
+            seen[name] = located.entry_line
+        if errors:
+            continue
+        try:
+            jobs.append(_job(path.parent, merged))
+        except ValueError as error:
+            key = "output" if "output" in merged else "input"
+            problems.append(f"{path}:{located.line_of(key)}: job {_quote(name)}: {key} {error}")
+    if problems:
+        raise ManifestError(problems)
+    return tuple(jobs)
+
+
+def _merge(defaults: Mapping[str, Any], entry: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Apply defaults to one job; `origins` maps each key to the YAML mapping it came from (for lines)."""
+    overridden = {key for group in _ALTERNATIVES if group & entry.keys() for key in group}
+    inherited = {key: value for key, value in defaults.items() if key not in overridden}
+    merged: dict[str, Any] = {}
+    origins: dict[str, Any] = {}
+    for source, items in ((defaults, inherited), (entry, entry)):
+        for key, value in items.items():
+            if key in _MERGED_KEYS and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+            origins[key] = source
+    return merged, origins
+
+
+def _job(base: Path, fields: Mapping[str, Any]) -> Job:
+    raw_input = fields.get("input")
+    job_ids = fields.get("slurm_job_id")
+    output = HubDataset(str(fields["repo"])) if "repo" in fields else _location(base, str(fields["output"]))
+    return Job(
+        name=str(fields["name"]),
+        output=output,
+        config=str(fields.get("config", "default")),
+        total=_int_or_none(fields.get("total")),
+        input=InputDataset(
+            location=_location(base, str(raw_input["dataset"]), bare_ids=True),
+            split=str(raw_input.get("split", "train")),
+            config=_str_or_none(raw_input.get("config")),
+        )
+        if raw_input is not None
+        else None,
+        max_examples=int(fields.get("max_examples", -1)),
+        slurm_job_ids=tuple(str(i) for i in job_ids) if isinstance(job_ids, list) else _strings(job_ids),
+        stats_path=_str_or_none(fields.get("stats_path"))
+        or (f"{str(fields['logging_dir']).rstrip('/')}/stats.json" if "logging_dir" in fields else None),
+        logging_dir=_str_or_none(fields.get("logging_dir")),
+        model=_str_or_none(fields.get("model")),
+        description=_str_or_none(fields.get("description")),
+        login=_login(base, fields["ssh"]) if "ssh" in fields else None,
+        assignees=tuple(str(login) for login in fields.get("assignees", ())),
+        notify=frozenset(str(e) for e in fields["notify"]) if "notify" in fields else None,
+        finished=Finished(
+            outcome=str(fields.get("outcome", "finished")),
+            at=str(fields.get("finished_at", "")),
+            count=_int_or_none(fields.get("final_count")),
+        )
+        if fields.get("finished") is True
+        else None,
+    )
+
+
+def _login(base: Path, fields: Mapping[str, Any] | str) -> Login:
+    """`ssh: local`, or the SSH settings (key paths relative to jobs.yaml)."""
+    if isinstance(fields, str):
+        return LOCAL
+
+    def path(key: str) -> Path | None:
+        value = fields.get(key)
+        return (base / Path(str(value)).expanduser()).resolve() if value is not None else None
+
+    return SshSettings(
+        host=str(fields["host"]),
+        user=_str_or_none(fields.get("user")),
+        port=_int_or_none(fields.get("port")),
+        key_file=path("key_file"),
+        key_env=_str_or_none(fields.get("key_env")),
+        known_hosts=path("known_hosts"),
+        known_hosts_env=_str_or_none(fields.get("known_hosts_env")),
+        proxy_jump=_str_or_none(fields.get("proxy_jump")),
+        connect_timeout=int(fields.get("connect_timeout", 15)),
+    )
+
+
+def _location(base: Path, text: str, bare_ids: bool = False) -> Location:
+    """`hf://datasets/org/name`, a `file://` URL, or a path relative to jobs.yaml's folder.
+
+    With `bare_ids`, `org/name` names a Hub dataset; a local folder then starts with `.` or `/`.
+    """
+    if text.startswith(HF_DATASETS_PREFIX):
+        repo_id = text.removeprefix(HF_DATASETS_PREFIX).strip("/")
+        if not _REPO_ID.fullmatch(repo_id):
+            raise ValueError(f"must be hf://datasets/org/name, got {_quote(text)}")
+        return HubDataset(repo_id)
+    parsed = urlparse(text)
+    if parsed.scheme == "file":
+        return LocalDataset(Path(unquote(parsed.path)))
+    if "://" in text:
+        raise ValueError(f"must be hf://datasets/org/name, a folder or a file:// URL, got {_quote(text)}")
+    if bare_ids and not text.startswith((".", "/", "~")) and _REPO_ID.fullmatch(text):
+        return HubDataset(text)
+    return LocalDataset((base / Path(text).expanduser()).resolve())
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return (str(value),) if value is not None else ()
+
+
+def _str_or_none(value: Any) -> str | None:
+    return str(value) if value is not None else None
+
+
+class _Located:
+    """Turns a schema error on a merged job into a message with the line where the key was written."""
+
+    def __init__(self, path: Path, origins: Mapping[str, Any], entry_line: int) -> None:
+        self.path = path
+        self.origins = origins
+        self.entry_line = entry_line
+
+    def line_of(self, key: str) -> int:
+        origin = self.origins.get(key)
+        return _line(origin, key) if origin is not None else self.entry_line
+
+    def describe(self, error: ValidationError, name: str) -> str:
+        key = str(error.absolute_path[0]) if error.absolute_path else None
+        line = self.line_of(key) if key is not None else self.entry_line
+        return f"{self.path}:{line}: job {_quote(name)}: {_explain(error)}"
+
+
+def _describe(path: Path, document: Any, error: ValidationError) -> str:
+    """A located message for a schema error in the document as written."""
+    where = list(error.absolute_path)
+    node: Any = document
+    line = 1
+    context = ""
+    for step in where:
+        line = _line(node, step)
+        node = node[step]
+        if step == "defaults":
+            context = "defaults: "
+        elif isinstance(step, int) and where[0] == "jobs" and isinstance(node, Mapping):
+            name = node.get("name")
+            context = f"job {_quote(name)}: " if isinstance(name, str) else f"job #{step + 1}: "
+    if error.validator == "additionalProperties" and isinstance(node, CommentedMap):
+        line = _first_unknown_key_line(node, error)
+    return f"{path}:{line}: {context}{_explain(error)}"
+
+
+def _explain(error: ValidationError) -> str:
+    """What is wrong, in words: the key, what is expected, and what was found."""
+    message = _annotation(error, f"x-message-{error.validator}") or _annotation(error, "x-message")
+    if message:
+        return message
+    key = _key_name(error)
+    instance: Any = error.instance
+    if error.validator == "additionalProperties":
+        allowed = sorted(_schema_of(error).get("properties", {}))
+        unknown = sorted(set(instance) - set(allowed))
+        return "; ".join(
+            f"unknown key {_quote(name)}{_suggest(name, allowed)} (known keys: {', '.join(allowed)})"
+            for name in unknown
+        )
+    if error.validator == "required":
+        required: Any = error.validator_value
+        missing = [name for name in required if name not in instance]
+        return ", ".join(f"missing key {_quote(name)}" for name in missing)
+    expected = _annotation(error, "x-expected") or error.message
+    subject = f"{key} must be" if key else "must be"
+    return f"{subject} {expected}, got {_show(instance)}"
+
+
+def _annotation(error: ValidationError, keyword: str) -> str | None:
+    """An `x-...` hint of the schema that failed: every property in the schema carries one."""
+    value = _schema_of(error).get(keyword)
+    return str(value) if value is not None else None
+
+
+def _schema_of(error: ValidationError) -> Mapping[str, Any]:
+    return error.schema if isinstance(error.schema, Mapping) else {}
+
+
+def _key_name(error: ValidationError) -> str | None:
+    """The key as the user wrote it: `total`, `input.split`, or `jobs` for the list itself."""
+    steps = list(error.absolute_path)
+    if len(steps) > 1 and steps[0] == "jobs":
+        steps = steps[2:]
+    elif len(steps) > 1 and steps[0] == "defaults":
+        steps = steps[1:]
+    return ".".join(str(step) for step in steps) or None
+
+
+def _first_unknown_key_line(node: CommentedMap, error: ValidationError) -> int:
+    allowed = set(_schema_of(error).get("properties", {}))
+    for key in node:
+        if key not in allowed:
+            return _line(node, key)
+    return int(node.lc.line) + 1
+
+
+def _line(node: Any, step: Any) -> int:
+    """1-based line of a key in a mapping or an item in a list, as ruamel recorded it."""
+    if isinstance(node, CommentedMap) and step in node:
+        return int(node.lc.key(step)[0]) + 1
+    if isinstance(node, CommentedSeq) and isinstance(step, int):
+        return int(node.lc.item(step)[0]) + 1
+    return int(getattr(getattr(node, "lc", None), "line", 0)) + 1
+
+
+def _sorted(errors: Iterator[ValidationError]) -> list[ValidationError]:
+    """In document order."""
+    return sorted(errors, key=lambda e: [str(step) for step in e.absolute_path])
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return _quote(value)
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return json.dumps(value)
+
+
+def _quote(value: object) -> str:
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _suggest(name: str, choices: Any) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {_quote(close[0])}?)" if close else ""

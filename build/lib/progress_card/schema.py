@@ -1,0 +1,44 @@
+"""jobs.yaml's JSON Schema: the one source of the manifest's keys and of the patterns its values follow.
+
+The manifest is validated against it, and the code that checks a value again before it goes near a
+shell or a URL (a host name, a job id, a repo id) takes its pattern from here, as the tests do.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+SCHEMA_FILE = "jobs.schema.json"
+
+
+@cache
+def schema() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@cache
+def pattern(*keys: str) -> re.Pattern[str]:
+    """The pattern a job key's value follows, for `fullmatch`: `pattern("repo")`, `pattern("ssh", "host")`."""
+    node = _resolve(schema()["$defs"]["jobFields"]["properties"][keys[0]])
+    for key in keys[1:]:
+        node = _resolve(node["properties"][key])
+    return re.compile(str(node["pattern"]).removeprefix("^").removesuffix("$"))
+
+
+def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+    """The schema a value is checked against: through `$ref`, and the mapping (or single) branch of an
+    `if`/`else` (ssh: local or settings; one job id or a list)."""
+    while "pattern" not in node and "properties" not in node:
+        if "$ref" in node:
+            node = schema()["$defs"][node["$ref"].removeprefix("#/$defs/")]
+        elif "else" in node:
+            node = node["else"]
+        else:
+            raise KeyError(f"no pattern or properties in {sorted(node)}")
+    return node

@@ -1,0 +1,182 @@
+"""What earlier runs learnt, so that an hourly run only reads what is new.
+
+In the state folder (`.progress-card/` by default, kept between workflow runs by actions/cache):
+one JSON file per dataset folder with each shard's row count and commit time, and one file of the
+expected totals derived from input datasets. A shard is known when its path, content id (LFS
+sha256 or blob id) and size are all unchanged; anything else is read again. A count saves what it
+has read as it goes, so that an interrupted one resumes where it stopped. Losing or corrupting the
+state costs speed, never correctness: a file that cannot be used is set aside with a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .atomic import write_atomically
+from .storage import Shard
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Known:
+    """A shard's row count, and when it was committed, as an earlier run found them."""
+
+    rows: int
+    committed_at: datetime | None
+
+
+class ShardMemory:
+    """The known shards of one dataset folder, loaded from and saved to one file."""
+
+    def __init__(self, path: Path | None, location: str) -> None:
+        """`path` None: remember for this run only."""
+        self.path = path
+        self.location = location
+        self._shards = self._load() if path is not None else {}
+
+    @classmethod
+    def in_folder(cls, folder: Path, location: str) -> ShardMemory:
+        """The memory for `location` (e.g. `hf://datasets/org/name/math`) inside the state folder."""
+        digest = hashlib.sha256(location.encode("utf-8")).hexdigest()[:16]
+        readable = "".join(c if c.isalnum() or c in "._-" else "_" for c in location.split("://")[-1])[-80:]
+        return cls(folder / "shards" / f"{readable}-{digest}.json", location)
+
+    def recall(self, shard: Shard) -> Known | None:
+        """What is known about this shard, if it is the same file (path, content and size)."""
+        entry = self._shards.get(shard.path)
+        if entry is None or entry[0] != shard.content_id or entry[1] != shard.size:
+            return None
+        return entry[2]
+
+    def retain(self, shards: Iterable[Shard]) -> None:
+        """Forget every shard but these (the folder's current listing), in their current versions."""
+        current = {(shard.path, shard.content_id, shard.size) for shard in shards}
+        self._shards = {
+            path: entry for path, entry in self._shards.items() if (path, entry[0], entry[1]) in current
+        }
+
+    def learn(self, shard: Shard, known: Known) -> None:
+        """Remember what was found out about a shard (kept in memory until `save`)."""
+        self._shards[shard.path] = (shard.content_id, shard.size, known)
+
+    def save(self) -> None:
+        """Write what is known, atomically: a run killed at any moment leaves a whole file."""
+        if self.path is None:
+            return
+        document = {
+            "format": FORMAT,
+            "location": self.location,
+            "shards": {
+                path: [
+                    content_id,
+                    size,
+                    known.rows,
+                    known.committed_at.isoformat() if known.committed_at else None,
+                ]
+                for path, (content_id, size, known) in sorted(self._shards.items())
+            },
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.path, json.dumps(document, separators=(",", ":")).encode("utf-8"))
+
+    def __len__(self) -> int:
+        return len(self._shards)
+
+    def _load(self) -> dict[str, tuple[str, int, Known]]:
+        assert self.path is not None
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        except OSError as error:
+            log.warning("state %s cannot be read (%s); counting every shard again", self.path, error.strerror)
+            return {}
+        try:
+            return _parse(json.loads(text), self.location)
+        except (ValueError, TypeError, KeyError, IndexError) as error:
+            log.warning(
+                "state %s is not usable (%s); discarded, counting every shard again", self.path, error
+            )
+            self.path.unlink(missing_ok=True)
+            return {}
+
+
+def _parse(document: Any, location: str) -> dict[str, tuple[str, int, Known]]:
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValueError(f"not a format {FORMAT} state file")
+    if document.get("location") != location:
+        raise ValueError(f"it describes {document.get('location')!r}")
+    shards: dict[str, tuple[str, int, Known]] = {}
+    for path, (content_id, size, rows, committed_at) in document["shards"].items():
+        if (
+            not isinstance(content_id, str)
+            or not isinstance(size, int)
+            or not isinstance(rows, int)
+            or rows < 0
+        ):
+            raise ValueError(f"bad entry for {path}")
+        when = datetime.fromisoformat(committed_at) if committed_at is not None else None
+        shards[path] = (content_id, size, Known(rows, when))
+    return shards
+
+
+@dataclass(frozen=True)
+class RememberedTotal:
+    documents: int
+    source: str
+
+
+class InputTotals:
+    """Expected totals derived from input datasets, each valid for the input revision it was read at.
+
+    An input does not change while its job runs, so a warm run asks only for the input's revision.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    @classmethod
+    def in_folder(cls, folder: Path) -> InputTotals:
+        return cls(folder / "totals.json")
+
+    def recall(self, key: str, revision: str) -> RememberedTotal | None:
+        entry = self._load().get(key)
+        if entry is None or entry.get("revision") != revision:
+            return None
+        documents, source = entry.get("documents"), entry.get("source")
+        if not isinstance(documents, int) or documents < 0 or not isinstance(source, str):
+            return None
+        return RememberedTotal(documents, source)
+
+    def remember(self, key: str, revision: str, total: RememberedTotal) -> None:
+        with self._lock:
+            entries = self._load()
+            entries[key] = {"revision": revision, "documents": total.documents, "source": total.source}
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            document = {"format": FORMAT, "totals": dict(sorted(entries.items()))}
+            write_atomically(self.path, json.dumps(document, indent=1).encode("utf-8"))
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        try:
+            document = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as error:
+            log.warning("state %s is not usable (%s); input totals will be derived again", self.path, error)
+            return {}
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            return {}
+        totals = document.get("totals")
+        return {k: v for k, v in totals.items() if isinstance(v, dict)} if isinstance(totals, dict) else {}

@@ -1,0 +1,141 @@
+"""The status page of all jobs: `DIR/README.md` (a table, the finished jobs, each job's chart),
+`DIR/<job>.svg` and `DIR/<job>.json` (a shields.io endpoint badge).
+
+One entry point, `write_status(folder, report, jobs, now)`. Files change only when
+their news would, as the card does: what the clock alone changes (the time left) is not news, and a
+run with nothing new leaves the folder byte-identical. The page keeps, in a hidden comment, each
+row and what it said, so that a job finished earlier keeps its last row.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from ..atomic import write_atomically
+from ..card import render_bar
+from ..formatting import format_count, format_duration, format_eta_date, format_timestamp
+from ..manifest import Job
+from ..report import JobReport, Report, Status
+from .badge import badge_json, state_of
+from .chart import chart_svg
+
+PAGE = "README.md"
+_MEMORY = re.compile(r"^<!-- progress-card:status (?P<json>.*) -->$", re.MULTILINE)
+HEADER = "| Job | Dataset | Config | Progress | % | Documents | Tasks | ETA / ended | Last shard | Status |"
+
+
+def write_status(folder: Path, report: Report, jobs: Sequence[Job], now: datetime) -> list[Path]:
+    """Bring the folder up to date; returns the files written (none when nothing is news)."""
+    page = folder / PAGE
+    before = page.read_text(encoding="utf-8") if page.exists() else ""
+    found = _MEMORY.search(before)
+    memory = json.loads(found["json"]) if found else {"rows": {}, "news": {}}
+    by_name = {job.name: job for job in jobs}
+    reports = {r.name: r for r in report.jobs}
+    rows, news, changed = {}, {}, []
+    for job in jobs:
+        result = reports.get(job.name)
+        if (
+            result is None
+            or result.status in (Status.SKIPPED, Status.INTERRUPTED, Status.DRY_RUN)
+            or result.failed
+        ):
+            rows[job.name] = memory["rows"].get(job.name) or _finished_row(job)
+            news[job.name] = memory["news"].get(job.name, "")
+            continue
+        row, key = _row(job, result)
+        if key == memory["news"].get(job.name) and memory["rows"].get(job.name):
+            rows[job.name], news[job.name] = memory["rows"][job.name], key
+            continue
+        rows[job.name], news[job.name] = row, key
+        changed.append(job.name)
+    if not changed and set(rows) == set(memory["rows"]) and before:
+        return []
+    written = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in changed:
+        result, job = reports[name], by_name[name]
+        svg = chart_svg(name, result.history, result.total or 0,
+                        result.eta.finish_at if result.eta and state_of(result) == "running" else None,
+                        result.done or 0)  # fmt: skip
+        for path, data in ((folder / f"{name}.svg", svg), (folder / f"{name}.json", badge_json(result))):
+            write_atomically(path, data)
+            written.append(path)
+    text = _page(jobs, reports, rows, news, now)
+    write_atomically(page, text.encode("utf-8"))
+    return [page, *written]
+
+
+def _page(
+    jobs: Sequence[Job],
+    reports: Mapping[str, JobReport],
+    rows: Mapping[str, str],
+    news: Mapping[str, str],
+    now: datetime,
+) -> str:
+    lines = [
+        "# Generation jobs",
+        "",
+        f"*Last change: {format_timestamp(now)}*",
+        "",
+        HEADER,
+        "|" + "---|" * 10,
+    ]
+    lines += [rows[job.name] for job in jobs]
+    ended = [_ended(job, reports.get(job.name), now) for job in jobs]
+    if any(ended):
+        lines += ["", "## Finished", ""]
+        lines += [f"- `{job.name}`: {line}" for job, line in zip(jobs, ended, strict=True) if line]
+    lines += ["", "## Charts", ""]
+    lines += [f"![{job.name}]({job.name}.svg)\n" for job in jobs]
+    memory = json.dumps({"rows": dict(rows), "news": dict(news)}, ensure_ascii=False, sort_keys=True)
+    return "\n".join(lines) + f"\n<!-- progress-card:status {memory} -->\n"
+
+
+def _ended(job: Job, report: JobReport | None, now: datetime) -> str | None:
+    """How a finished job ended, and when: from jobs.yaml's marks, or from this run."""
+    if job.finished is not None:
+        count = f", {format_count(job.finished.count)} documents" if job.finished.count is not None else ""
+        return f"{job.finished.outcome} at {job.finished.at}{count}"
+    if report is not None and report.outcome is not None:
+        return (
+            f"{report.outcome.value} at {now:%Y-%m-%dT%H:%M:%SZ}, {format_count(report.done or 0)} documents"
+        )
+    return None
+
+
+def _row(job: Job, report: JobReport) -> tuple[str, str]:
+    """The job's row, and what it says without the clock (the time left)."""
+    done, total = report.done or 0, report.total or 0
+    bar = render_bar(done, total).split("]")[0] + "]" if total else ""
+    dataset = (
+        f"[{job.output}]({report.dataset})"
+        if report.dataset and report.dataset.startswith("https://")
+        else f"`{job.output}`"
+    )
+    state = state_of(report)
+    if report.outcome is not None:
+        ended = f"{report.outcome.value}: {report.reason}"
+    elif report.eta is not None and state == "running":
+        ended = f"{format_duration(report.eta.remaining.total_seconds())} (📅 {format_eta_date(report.eta.finish_at)})"
+    else:
+        ended = ""
+    tasks = str(report.tasks).removeprefix("tasks ") if report.tasks else ""
+    last = format_eta_date(report.last_shard) if report.last_shard else ""
+    status = f"{state} ({report.queue})" if report.queue else state
+    cells = [f"`{job.name}`", dataset, job.config, bar, f"{report.percent}%" if total else "",
+             f"{format_count(done)}/{format_count(total)}", tasks, ended, last, status]  # fmt: skip
+    row = "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+    key = "| " + " | ".join([*cells[:7], ended if report.outcome is not None else "", *cells[8:]]) + " |"
+    return row, key
+
+
+def _finished_row(job: Job) -> str:
+    finished = job.finished
+    outcome = f"{finished.outcome} at {finished.at}" if finished else ""
+    count = format_count(finished.count) if finished and finished.count is not None else ""
+    return f"| `{job.name}` | `{job.output}` | {job.config} |  |  | {count} |  | {outcome} |  | {finished.outcome if finished else ''} |"

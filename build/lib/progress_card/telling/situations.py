@@ -1,0 +1,77 @@
+"""What a job's report says a person should know: its situation (pure), and the event of a change."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from ..cluster import Outcome
+from ..formatting import format_count, format_duration, format_eta_date
+from ..report import JobReport
+
+FAILING_RUNS = 3
+"""A job whose update failed this many runs in a row needs a person."""
+EVENTS = ("stalled", "stopped", "failed", "failing", "resumed", "completed")
+"""What a notification can be about; a job's `notify:` narrows them."""
+
+
+class Kind(str, Enum):
+    STALLED = "stalled"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    FAILING = "failing"
+    """The update itself keeps failing (a repo that cannot be read, a total that cannot be worked out)."""
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Why a job needs a person now."""
+
+    kind: Kind
+    title: str
+    since: datetime | None = None
+    """For a stall: the last shard before the silence."""
+
+
+def situation(report: JobReport, failures: int) -> Situation | None:
+    """The job's situation from this run's report, and the failed runs in a row so far (this one too)."""
+    name = report.name
+    if report.failed:
+        if failures < FAILING_RUNS:
+            return None
+        return Situation(Kind.FAILING, f"❌ {name}: update failing for {failures} runs ({report.error})")
+    if report.outcome in (Outcome.STOPPED, Outcome.FAILED):
+        kind = Kind.STOPPED if report.outcome is Outcome.STOPPED else Kind.FAILED
+        why = re.sub(r"ended \((\w+)\)", r"ended \1", report.reason.removesuffix(" without stats.json"))
+        return Situation(kind, f"⚠️ {name}: stopped at {report.percent}% ({why})")
+    if report.stalled_since is not None:
+        when = format_eta_date(report.stalled_since)
+        return Situation(
+            Kind.STALLED, f"⚠️ {name}: no new shards since {when} (at {report.percent}%)", report.stalled_since
+        )
+    return None
+
+
+def event(before: Kind | None, now: Situation | None, report: JobReport) -> str | None:
+    """The event to tell of, from the situation last told (`before`) and this run's."""
+    if now is not None:
+        return now.kind.value if now.kind is not before else None
+    if report.outcome is Outcome.COMPLETED:
+        return "completed"
+    if before is not None and not report.failed:
+        return "resumed"
+    return None
+
+
+def resolution(before: Kind, since: datetime | None, report: JobReport) -> str:
+    """The closing comment of an incident that is over."""
+    name = report.name
+    if report.outcome is Outcome.COMPLETED:
+        return f"resolved: {name} completed with {format_count(report.done or 0)} documents ({report.reason})"
+    if before is Kind.STALLED and since is not None and report.last_shard is not None:
+        return f"resolved: {name} uploaded again after {format_duration((report.last_shard - since).total_seconds())}"
+    if before is Kind.FAILING:
+        return f"resolved: {name} was updated again"
+    return f"resolved: {name} is running again"
