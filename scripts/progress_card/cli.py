@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -25,10 +25,11 @@ from .redaction import Redactor, secrets_from
 from .report import Report
 from .run import REFRESH_AFTER, Options, Services, run
 from .state import InputTotals, ShardMemory
-from .status import write_status
-from .telling import Audience, GitHubRepository, Notifier, tell
 from .total import resolve_total
 from .transport import RetryPolicy
+
+if TYPE_CHECKING:
+    from .telling import Audience, GitHubRepository
 
 log = logging.getLogger("progress_card")
 
@@ -192,6 +193,8 @@ def update(
             ),
         )
         if status_dir is not None and not dry_run:
+            from .status import write_status  # matplotlib: imported only by the runs that draw
+
             write_status(status_dir, report, manifest.jobs, now)
         told = (
             []
@@ -228,6 +231,8 @@ def services(manifest: Path, hub: HubClient, ssh: SshClient, state_dir: Path) ->
 
 def _tell(report: Report, jobs: Sequence[Job], audience: Audience) -> list[str]:
     """Tell people; whatever goes wrong there is a warning, never a failed update."""
+    from .telling import tell
+
     try:
         return tell(report, jobs, audience)
     except Exception as error:  # the cards are updated already: this must not fail the run
@@ -237,6 +242,8 @@ def _tell(report: Report, jobs: Sequence[Job], audience: Audience) -> list[str]:
 
 def _github(purpose: str) -> GitHubRepository | None:
     """The workflow's repository through GitHub's API, from the environment the workflow gives."""
+    from .telling import GitHubRepository  # PyGithub and apprise: imported only by the runs that tell
+
     environ = os.environ
     repository, token = environ.get("GITHUB_REPOSITORY"), environ.get("GITHUB_TOKEN")
     if not (repository and token):
@@ -249,6 +256,8 @@ def _github(purpose: str) -> GitHubRepository | None:
 
 def _audience(issues: bool, notify_urls: tuple[str, ...], state_dir: Path) -> Audience:
     """Who to tell, from the options and the environment the workflow gives."""
+    from .telling import Audience, Notifier
+
     environ = os.environ
     server, run_id = environ.get("GITHUB_SERVER_URL", "https://github.com"), environ.get("GITHUB_RUN_ID")
     run_url = (

@@ -21,7 +21,6 @@ from ..formatting import format_count, format_duration, format_eta_date, format_
 from ..manifest import Job
 from ..report import JobReport, Report, Status
 from .badge import badge_json, state_of
-from .chart import chart_svg
 
 PAGE = "README.md"
 _MEMORY = re.compile(r"^<!-- progress-card:status (?P<json>.*) -->$", re.MULTILINE)
@@ -55,6 +54,8 @@ def write_status(folder: Path, report: Report, jobs: Sequence[Job], now: datetim
         changed.append(job.name)
     if not changed and set(rows) == set(memory["rows"]) and before:
         return []
+    from .chart import chart_svg  # matplotlib: imported only when a chart is to be drawn
+
     written = []
     folder.mkdir(parents=True, exist_ok=True)
     for name in changed:
