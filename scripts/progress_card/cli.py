@@ -170,7 +170,6 @@ def update(
                 os.environ, [job.login.key_variable for job in jobs if job.login and job.login.key_variable]
             ),
             *notify_urls,
-            os.environ.get("GITHUB_TOKEN", ""),
         ]
     )
     limits = RateLimits(budget=quota_wait)

@@ -17,7 +17,8 @@ from .cluster import DEFAULT_KEY_ENV
 MASK = "***"
 SHORTEST = 8
 """Shorter values are not treated as secrets (masking them would garble ordinary text)."""
-TOKEN_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+TOKEN_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN")
+"""The environment variables holding a token: the Hub's, and GitHub's for the incident issues."""
 
 
 class Redactor:
@@ -62,7 +63,7 @@ class _RedactingFilter(logging.Filter):
 
 
 def secrets_from(environ: Mapping[str, str], key_variables: Iterable[str]) -> list[str]:
-    """The token (from the environment or huggingface_hub's login) and the SSH keys given by variable."""
+    """The tokens (from the environment or huggingface_hub's login) and the SSH keys given by variable."""
     values = [environ.get(name, "") for name in (*TOKEN_VARIABLES, DEFAULT_KEY_ENV, *key_variables)]
     values.append(get_token() or "")
     return [value for value in values if value]

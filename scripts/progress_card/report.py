@@ -60,6 +60,11 @@ class JobReport:
         return self.status is Status.FAILED
 
     @property
+    def current(self) -> bool:
+        """This run looked at the job and wrote what it found: not skipped, interrupted or a dry run."""
+        return self.status not in (Status.SKIPPED, Status.INTERRUPTED, Status.DRY_RUN)
+
+    @property
     def percent(self) -> int | None:
         if self.done is None or self.total is None:
             return None

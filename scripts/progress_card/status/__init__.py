@@ -19,7 +19,7 @@ from ..atomic import write_atomically
 from ..card import render_bar
 from ..formatting import format_count, format_duration, format_eta_date, format_timestamp
 from ..manifest import Job
-from ..report import JobReport, Report, Status
+from ..report import JobReport, Report
 from .badge import badge_json, state_of
 
 PAGE = "README.md"
@@ -33,16 +33,11 @@ def write_status(folder: Path, report: Report, jobs: Sequence[Job], now: datetim
     before = page.read_text(encoding="utf-8") if page.exists() else ""
     found = _MEMORY.search(before)
     memory = json.loads(found["json"]) if found else {"rows": {}, "news": {}}
-    by_name = {job.name: job for job in jobs}
     reports = {r.name: r for r in report.jobs}
     rows, news, changed = {}, {}, []
     for job in jobs:
         result = reports.get(job.name)
-        if (
-            result is None
-            or result.status in (Status.SKIPPED, Status.INTERRUPTED, Status.DRY_RUN)
-            or result.failed
-        ):
+        if result is None or not result.current or result.failed:
             rows[job.name] = memory["rows"].get(job.name) or _finished_row(job)
             news[job.name] = memory["news"].get(job.name, "")
             continue
@@ -59,7 +54,7 @@ def write_status(folder: Path, report: Report, jobs: Sequence[Job], now: datetim
     written = []
     folder.mkdir(parents=True, exist_ok=True)
     for name in changed:
-        result, job = reports[name], by_name[name]
+        result = reports[name]
         svg = chart_svg(name, result.history, result.total or 0,
                         result.eta.finish_at if result.eta and state_of(result) == "running" else None,
                         result.done or 0)  # fmt: skip

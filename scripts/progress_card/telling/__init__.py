@@ -23,7 +23,7 @@ from ..cluster import Outcome
 from ..errors import TellingError
 from ..formatting import format_count, format_eta_date
 from ..manifest import Job
-from ..report import JobReport, Report, Status
+from ..report import JobReport, Report
 from .incidents import GitHubRepository, Incident
 from .notify import Notifier
 from .situations import EVENTS, Kind, Situation, event, resolution, situation
@@ -67,7 +67,7 @@ def tell(report: Report, jobs: Sequence[Job], audience: Audience) -> list[str]:
     by_name = {job.name: job for job in jobs}
     for job_report in report.jobs:
         job = by_name.get(job_report.name)
-        if job is None or job_report.status in (Status.SKIPPED, Status.INTERRUPTED, Status.DRY_RUN):
+        if job is None or not job_report.current:
             continue
         told = memory.get(job.name, _Told(None, None, 0))
         incident = incidents.get(job.name)
