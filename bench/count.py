@@ -192,9 +192,7 @@ def measure(method: str, endpoint: str, state_dir: str, pool: int | None) -> Non
     import pyarrow.parquet as pq
     from huggingface_hub import HfFileSystem
 
-    from progress_card.counting import count_documents
-    from progress_card.hub import HubClient
-    from progress_card.state import ShardMemory
+    from progress_card.storage import HubClient, ShardMemory, count_documents
 
     started = time.perf_counter()
     if method == "straightforward":
@@ -273,7 +271,7 @@ def quiet_environment(endpoint: str | None = None) -> dict[str, str]:
 
 
 def print_table(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
-    from progress_card.hub import HubClient
+    from progress_card.storage import HubClient
 
     pool = args.pool or HubClient(endpoint="http://127.0.0.1").pool_size
     base = rows[0]
@@ -306,7 +304,7 @@ def print_table(rows: list[dict[str, object]], args: argparse.Namespace) -> None
 
 def print_free_table(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
     """The free account rows: 429s, footers read twice (across both rows), and the quota floor."""
-    from progress_card.hub import HubClient
+    from progress_card.storage import HubClient
 
     pool = args.pool or HubClient(endpoint="http://127.0.0.1").pool_size
     window = args.window_s

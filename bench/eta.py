@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from progress_card.cluster import UNKNOWN_LAUNCH  # noqa: E402
 from progress_card.estimate import Estimate, estimate, simple_eta  # noqa: E402
 from progress_card.formatting import format_duration  # noqa: E402
+from progress_card.model import UNKNOWN_LAUNCH  # noqa: E402
 from tests.scenarios import NOW, Scenario, all_scenarios  # noqa: E402
 
 MONITOR_AGE = timedelta(hours=1)

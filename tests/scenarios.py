@@ -19,8 +19,7 @@ import random
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
-from progress_card.cluster import UNKNOWN_LAUNCH, Launch
-from progress_card.counting import Arrival
+from progress_card.model import UNKNOWN_LAUNCH, Arrival, Launch
 
 RATE = 600
 """Documents per hour at the steady pace: a shard of 60 documents every 6 minutes."""

@@ -8,17 +8,27 @@ import os
 from datetime import datetime
 from pathlib import Path
 from textwrap import dedent
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from click.testing import CliRunner, Result
+from huggingface_hub import set_client_factory
 
+from progress_card.card import CardEntry, describe_progress
+from progress_card.card import progress_line as line_of
 from progress_card.cli import main, services
-from progress_card.cluster import SshClient
-from progress_card.hub import HubClient
-from progress_card.manifest import HubDataset, Job, load_manifest
+from progress_card.compute import SshClient
+from progress_card.manifest import Job, load_manifest
+from progress_card.model import RUNNING, Arrival, Eta, Verdict
+from progress_card.options import Options
+from progress_card.progress import Progress, card_spec
 from progress_card.report import Report
-from progress_card.run import Options, run
+from progress_card.run import update as update_core
+from progress_card.storage import HubClient, HubDataset
+from progress_card.storage.quota import RateLimits
+from progress_card.storage.transport import RetryPolicy
+from progress_card.telling import Audience
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
 
@@ -86,6 +96,23 @@ def datatrove_stats(documents: int, prompt_mean: float = 50.0, completion_mean: 
     )
 
 
+def progress_of(
+    done: int,
+    total: int,
+    *,
+    config: str = "default",
+    verdict: Verdict = RUNNING,
+    eta: Eta | None = None,
+    stalled_since: datetime | None = None,
+    history: tuple[Arrival, ...] = (),
+) -> Progress:
+    """A job's progress with the figures a test chooses (its card line says them plainly)."""
+    job = Job(config, HubDataset("acme/gen"), config=config, total=total)
+    line = line_of(config, done, total, describe_progress(done, total, eta), verdict.tasks)
+    entry = CardEntry(card_spec(job), line, None, verdict.figures)
+    return Progress(done, total, verdict, eta, stalled_since, job.output.page, entry, history)
+
+
 def ssh_settings(cluster: LoopbackCluster, **extra: object) -> str:
     """The `ssh:` mapping of a manifest that reaches the loopback cluster, as one line of YAML."""
     settings = {
@@ -126,14 +153,48 @@ def watched(name: str, *job_ids: str, stats_path: str | None = None, logging_dir
     )
 
 
-def update_at(jobs: Path, now: datetime) -> Report:
-    """One update through the core with the clock at `now`, with the real clients `update` builds,
-    an empty state folder beside the manifest."""
+def no_sleep(seconds: float) -> None:
+    """A retry's wait, skipped: the tests' faults pass at once or never."""
+
+
+def hub_client(timeout: float = 30.0, give_up_after: float = 120.0, quota_wait: float = 1200.0) -> HubClient:
+    """The Hub client `update` builds, on the simulator, whose retries do not wait; huggingface_hub's
+    own requests go through it too, as in the command."""
+    client = HubClient(
+        timeout=timeout,
+        retry=RetryPolicy(total_seconds=give_up_after, sleep=no_sleep),
+        limits=RateLimits(budget=quota_wait),
+    )
+    set_client_factory(client.http_client)
+    return client
+
+
+def update_at(
+    jobs: Path,
+    now: datetime,
+    *,
+    hub: HubClient | None = None,
+    state: Path | None = None,
+    status_dir: Path | None = None,
+    audience: Audience | None = None,
+    **options: Any,
+) -> Report:
+    """One update through the core with the clock at `now`: the real clients `update` builds, on the
+    loopback servers, and a state folder beside the manifest unless `state` says where. With
+    `status_dir`, the status page; with `audience`, incident issues and notifications."""
     manifest = load_manifest(jobs)
+    chosen = Options(now, **options)
+    state = state or jobs.parent / "state"
     with SshClient() as ssh:
-        return run(
-            manifest.jobs, services(manifest.path, HubClient(), ssh, jobs.parent / "state"), Options(now)
+        wired = services(
+            manifest, manifest.jobs, hub or hub_client(), ssh, state, chosen, status_dir, audience
         )
+        return update_core(manifest.jobs, wired, chosen)
+
+
+def said(report: Report) -> str:
+    """What `update` prints of the report: a summary line per job."""
+    return "\n".join(job.summary() for job in report.jobs)
 
 
 def environment(**extra: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from .card import render_bar
 from .formatting import format_count, format_duration
+from .model import Outcome
 from .report import JobReport, Report, Status
 
 
@@ -21,29 +22,37 @@ def job_state(job: JobReport) -> str:
         return "error"
     if job.status is Status.SKIPPED:
         return "finished earlier"
-    if job.outcome is not None:
-        return job.outcome.value
-    return "pending" if job.queue is not None else "running"
+    progress = job.progress
+    if progress is not None and progress.outcome is not None:
+        return progress.outcome.value
+    return "pending" if progress is not None and progress.queue is not None else "running"
 
 
 def record(job: JobReport) -> dict[str, Any]:
     """One job of the `report` output."""
+    progress = job.progress
+    eta = progress.eta if progress is not None else None
+    tasks = progress.tasks if progress is not None else None
     return {
         "name": job.name,
-        "done": job.done,
-        "total": job.total,
-        "percent": job.percent,
-        "tasks_done": job.tasks.done if job.tasks else None,
-        "tasks_total": job.tasks.total if job.tasks else None,
-        "eta": format_duration(job.eta.remaining.total_seconds()) if job.eta else None,
-        "eta_at": job.eta.finish_at.strftime("%Y-%m-%dT%H:%M:%SZ") if job.eta else None,
+        "done": progress.done if progress is not None else None,
+        "total": progress.total if progress is not None else None,
+        "percent": progress.percent if progress is not None else None,
+        "tasks_done": tasks.done if tasks else None,
+        "tasks_total": tasks.total if tasks else None,
+        "eta": format_duration(eta.remaining.total_seconds()) if eta else None,
+        "eta_at": eta.finish_at.strftime("%Y-%m-%dT%H:%M:%SZ") if eta else None,
         "status": job_state(job),
         "card": None
         if job.failed or job.status is Status.SKIPPED
         else job.status.name.lower().replace("_", "-"),
         "marked": job.marked,
-        "queue": job.queue,
-        "message": job.error or job.reason or "; ".join(job.warnings) or None,
+        "queue": progress.queue if progress is not None else None,
+        "message": job.error
+        or (progress.reason if progress else "")
+        or job.earlier
+        or "; ".join(job.warnings)
+        or None,
     }
 
 
@@ -75,23 +84,17 @@ def step_summary(report: Report) -> str:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for job in ordered:
-        known = job.done is not None and job.total is not None
-        bar = render_bar(job.done or 0, job.total or 1).split("]")[0] + "]" if known else ""
-        rows.append(
-            "| "
-            + " | ".join(
-                [
-                    f"`{job.name}`",
-                    bar,
-                    f"{job.percent}%" if known else "",
-                    f"{format_count(job.done or 0)}/{format_count(job.total or 0)}" if known else "",
-                    str(job.tasks).removeprefix("tasks ") if job.tasks else "",
-                    format_duration(job.eta.remaining.total_seconds()) if job.eta else "",
-                    _status_cell(job),
-                ]
-            )
-            + " |"
-        )
+        progress = job.progress
+        cells = ["", "", "", "", ""]
+        if progress is not None:
+            cells = [
+                render_bar(progress.done, progress.total).split("]")[0] + "]",
+                f"{progress.percent}%",
+                f"{format_count(progress.done)}/{format_count(progress.total)}",
+                str(progress.tasks).removeprefix("tasks ") if progress.tasks else "",
+                format_duration(progress.eta.remaining.total_seconds()) if progress.eta else "",
+            ]
+        rows.append("| " + " | ".join([f"`{job.name}`", *cells, _status_cell(job)]) + " |")
     return "## Generation progress\n\n" + "\n".join(rows) + "\n"
 
 
@@ -99,12 +102,14 @@ def _status_cell(job: JobReport) -> str:
     if job.failed:
         return f"❌ error: {_cell(job.error or '')}"
     if job.status is Status.SKIPPED:
-        return f"finished earlier ({_cell(job.reason)})"
-    if job.outcome is not None:
-        icon = "✅" if job.outcome.value == "completed" else "⚠️"
+        return f"finished earlier ({_cell(job.earlier or '')})"
+    progress = job.progress
+    if progress is not None and progress.outcome is not None:
+        icon = "✅" if progress.outcome.value == "completed" else "⚠️"
         marked = ", marked in jobs file" if job.marked else ""
-        return f"{icon} {job.outcome.value}: {_cell(job.reason)}{marked}"
-    text = f"⏳ {_cell(job.queue)}, {job.status.value}" if job.queue else f"running, {job.status.value}"
+        return f"{icon} {progress.outcome.value}: {_cell(progress.reason)}{marked}"
+    queue = progress.queue if progress is not None else None
+    text = f"⏳ {_cell(queue)}, {job.status.value}" if queue else f"running, {job.status.value}"
     if job.warnings:
         text += f" ⚠️ {_cell('; '.join(job.warnings))}"
     return text
@@ -121,8 +126,10 @@ def workflow_commands(report: Report) -> list[str]:
         title = f"progress-card: {job.name}"
         if job.failed:
             lines.append(_command("error", title, job.error or "failed"))
-        elif job.outcome is not None and job.outcome.value != "completed":
-            lines.append(_command("warning", title, f"{job.outcome.value} at {job.percent}%: {job.reason}"))
+        elif job.progress is not None and job.progress.outcome not in (None, Outcome.COMPLETED):
+            progress = job.progress
+            outcome = progress.outcome.value if progress.outcome else ""
+            lines.append(_command("warning", title, f"{outcome} at {progress.percent}%: {progress.reason}"))
         for warning in job.warnings if not job.failed else ():
             lines.append(_command("warning", title, warning))
     return lines

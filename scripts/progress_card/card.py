@@ -9,8 +9,12 @@ card the other wrote:
 
     *Last updated: 2026-11-27 16:15:00 UTC*
 
+What the tool writes for one config is one value, a `CardEntry`: the progress line, the rate line
+below it, the final figures once the job completed, and what a new card says of the job. `write`
+puts an entry into a card (creating the card when there is none).
+
 Everything here is a pure text transform: patching twice equals patching once, and the bytes
-of the card outside this config's line and the timestamp are never touched, except the
+of the card outside this config's lines and the timestamp are never touched, except the
 `configs:` of a card this tool created, which gains each config it follows (`ensure_config`).
 """
 
@@ -19,12 +23,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from .cluster import FinalFigures, Pending, TaskProgress
 from .formatting import format_count, format_duration, format_eta_date, format_timestamp, percent, sparkline
+from .model import Eta, FinalFigures, Pending, TaskProgress
 
 SECTION_HEADER = "## 🔄 Generation Progress"
 STATS_PENDING = "Generation in progress. Final statistics will be available upon completion."
@@ -39,14 +43,6 @@ _REMAINING = re.compile(r"⏱️ [^\r\n<]* remaining • 📅 [^\r\n<]*UTC")
 # The rate line starts with an invisible marker; its chart of the last day moves with the clock.
 _RATE_MARK = "<!-- progress-card:rate {config} -->"
 _CHART = re.compile(r"(?<= • last 24 h: )[▁▂▃▄▅▆▇█]+")
-
-
-@dataclass(frozen=True)
-class Eta:
-    """Time left and the moment the job should end."""
-
-    remaining: timedelta
-    finish_at: datetime
 
 
 def _config_line(config: str) -> re.Pattern[str]:
@@ -191,20 +187,24 @@ def _section(text: str) -> tuple[int, int] | None:
     return header.end(), following.start() if following else len(text)
 
 
-def patch_card(text: str, config: str, line: str, now: datetime, rate: str | None = None) -> str:
-    """Put `line` in place of the config's progress line (and `rate` below it), refresh the timestamp.
+def patch_card(text: str, entry: CardEntry, now: datetime) -> str:
+    """Put the entry's lines in place of the config's (its progress line, the rate line below it, its
+    final figures), refresh the timestamp.
 
     Adds the line (before the timestamp) when the section lacks it, and the section (at the
     end of the card) when the card lacks it. Other configs' lines and all other text stay.
     """
+    config = entry.config
     section = _section(text)
     if section is None:
-        return _append_section(text, [line, rate] if rate else [line], now)
-    start, end = section
-    patched = _patch_section(text[start:end], config, line, now)
-    if rate is not None:
-        patched = _put_rate_line(patched, config, rate)
-    return text[:start] + patched + text[end:]
+        text = _append_section(text, entry.lines, now)
+    else:
+        start, end = section
+        patched = _patch_section(text[start:end], config, entry.line, now)
+        if entry.rate is not None:
+            patched = _put_rate_line(patched, config, entry.rate)
+        text = text[:start] + patched + text[end:]
+    return patch_final_figures(text, config, entry.figures) if entry.figures else text
 
 
 def _put_rate_line(section: str, config: str, rate: str) -> str:
@@ -313,6 +313,35 @@ class CardSpec:
     description: str | None = None
 
 
+@dataclass(frozen=True)
+class CardEntry:
+    """Everything the tool writes into a card for one config."""
+
+    spec: CardSpec
+    line: str
+    """The progress line: `**config**: [bar] P% • done/total docs<br>detail`."""
+    rate: str | None = None
+    """The line below it, with the rate and a chart of the last day (None: left as it is)."""
+    figures: FinalFigures | None = None
+    """The final figures of a completed job, shown below the line or in datatrove's stats section."""
+
+    @property
+    def config(self) -> str:
+        return self.spec.config
+
+    @property
+    def lines(self) -> list[str]:
+        """The lines of a new progress section."""
+        return [self.line, self.rate] if self.rate else [self.line]
+
+
+def write(card: str | None, entry: CardEntry, now: datetime) -> tuple[str, str | None]:
+    """The card with the entry in it (created when there is none yet), and a warning when the
+    card's `configs:` cannot list the config."""
+    text = patch_card(card, entry, now) if card is not None else new_card(entry, now)
+    return ensure_config(text, entry.spec)
+
+
 OUR_TAG = "progress-card"
 """The tag of the cards this tool created: their front matter is ours to rewrite."""
 
@@ -345,8 +374,9 @@ def ensure_config(text: str, spec: CardSpec) -> tuple[str, str | None]:
     )
 
 
-def new_card(spec: CardSpec, line: str, now: datetime, rate: str | None = None) -> str:
+def new_card(entry: CardEntry, now: datetime) -> str:
     """A complete card for a repo that has no README yet: metadata, summary, progress, usage."""
+    spec = entry.spec
     tags = ["synthetic", OUR_TAG]
     if spec.model:
         tags.append(spec.model.split("/")[-1])
@@ -364,7 +394,7 @@ def new_card(spec: CardSpec, line: str, now: datetime, rate: str | None = None) 
             "",
             _summary(spec),
             "",
-            render_section([line, rate] if rate else [line], now).rstrip("\n"),
+            render_section(entry.lines, now).rstrip("\n"),
             "",
             "## Dataset Stats",
             "",
@@ -380,7 +410,8 @@ def new_card(spec: CardSpec, line: str, now: datetime, rate: str | None = None) 
             "",
         ]
     )
-    return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
+    text = str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
+    return patch_final_figures(text, spec.config, entry.figures) if entry.figures else text
 
 
 def _summary(spec: CardSpec) -> str:

@@ -7,26 +7,28 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+from huggingface_hub import set_client_factory
 
 from . import __version__, actions
-from .cluster import FinishDetector, SshClient, valid_job_id
-from .editing import Mark, add_text, edit_file, mark_file, relaunch_text
+from .compute import FinishDetector, SshClient, valid_job_id
+from .editing import JobsFile, add_text, edit_file, relaunch_text
 from .errors import ManifestError, MarkingError, TellingError
-from .hub import QUOTA_WAIT, HubClient
 from .manifest import Job, Manifest, load_manifest
-from .quota import RateLimits
+from .options import REFRESH_AFTER, Options
 from .redaction import Redactor, secrets_from
 from .report import Report
-from .run import REFRESH_AFTER, Options, Services, run
-from .state import InputTotals, ShardMemory
+from .run import Services, apply, plan
+from .storage import QUOTA_WAIT, HubClient, InputTotals, ShardMemory, Storage
+from .storage.quota import RateLimits
+from .storage.transport import RetryPolicy
 from .total import resolve_total
-from .transport import RetryPolicy
 
 if TYPE_CHECKING:
     from .telling import Audience, GitHubRepository
@@ -64,7 +66,8 @@ def main(verbose: bool) -> None:
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Print each repo's plan (the commit it would make, the jobs it would mark, the card's diff); write nothing.",
+    help="Print the plan (each repo's commit and card diff, the jobs it would mark, the issues and "
+    "notifications it would make); write nothing at all, the state folder included.",
 )
 @click.option(
     "--state-dir",
@@ -174,57 +177,73 @@ def update(
     )
     limits = RateLimits(budget=quota_wait)
     hub = HubClient(timeout=timeout, retry=RetryPolicy(total_seconds=give_up_after), limits=limits)
-    now = datetime.now(timezone.utc)
+    set_client_factory(hub.http_client)  # huggingface_hub's own requests: our timeout and rate limits
+    options = Options(
+        now=datetime.now(timezone.utc),
+        dry_run=dry_run,
+        refresh_after=timedelta(hours=refresh_after),
+        allow_decrease=allow_decrease,
+    )
+    audience = _audience(issues, notify_urls, state_dir) if issues or notify_urls else None
     with (
         redact.guarding(logging.getLogger().handlers),
         _StopOnSignal(limits.stop) as stop,
         SshClient() as ssh,
     ):
-        report = run(
-            jobs,
-            services(manifest.path, hub, ssh, state_dir),
-            Options(
-                now=now,
-                dry_run=dry_run,
-                refresh_after=timedelta(hours=refresh_after),
-                allow_decrease=allow_decrease,
-                should_stop=stop.requested,
-            ),
-        )
-        if status_dir is not None and not dry_run:
-            from .status import write_status  # matplotlib: imported only by the runs that draw
+        options = replace(options, should_stop=stop.requested)
+        wired = services(manifest, jobs, hub, ssh, state_dir, options, status_dir, audience)
+        if dry_run:
+            planned = plan(jobs, wired, options)
+            report = planned.dry_run
+            click.echo(redact(planned.describe()), nl=False)
+            if audience is not None:
+                from .telling import plan as plan_telling
 
-            write_status(status_dir, report, manifest.jobs, now)
-        told = (
-            []
-            if dry_run or not (issues or notify_urls)
-            else _tell(report, jobs, _audience(issues, notify_urls, state_dir))
-        )
-        if keep_alive and not dry_run:
-            told = [*told, *_keep_alive()]
-    for job in report.jobs:
-        if job.diff:
-            click.echo(redact(job.diff))
+                click.echo(redact(plan_telling(planned.expected, jobs, audience).describe()), nl=False)
+        else:
+            report = apply(plan(jobs, wired, options), wired, options)
+            if keep_alive:
+                report = replace(report, warnings=(*report.warnings, *_keep_alive()))
     for job in report.jobs:
         click.echo(redact(job.summary()), err=True)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         _report_to_actions(report, redact)
-        for warning in told:
+        for warning in report.warnings:
             click.echo(redact(f"::warning title=progress-card::{warning}"))
     sys.exit(128 + stop.signal if stop.signal else report.exit_code)
 
 
-def services(manifest: Path, hub: HubClient, ssh: SshClient, state_dir: Path) -> Services:
-    """The real clients behind an update: the Hub, the clusters, the state folder and jobs.yaml."""
-    totals = InputTotals.in_folder(state_dir)
-    detector = FinishDetector(ssh)
+def services(
+    manifest: Manifest,
+    jobs: Sequence[Job],
+    hub: HubClient,
+    ssh: SshClient,
+    state_dir: Path,
+    options: Options,
+    status_dir: Path | None = None,
+    audience: Audience | None = None,
+) -> Services:
+    """The real clients behind an update: the Hub, the clusters, the state folder and jobs.yaml, and
+    the status page and the people told once the cards are pushed. A dry run's write nothing."""
+    writable = not options.dry_run
+    storage = Storage(hub)
+    totals = InputTotals.in_folder(state_dir, writable)
+    jobs_file = JobsFile(manifest.path)
+
+    def publish(report: Report) -> None:
+        from .status import write_status  # matplotlib: imported only by the runs that draw
+
+        assert status_dir is not None
+        write_status(status_dir, report, manifest.jobs, options.now)
+
     return Services(
-        open_repo=lambda location: location.open(hub),
-        resolve_total=lambda job: resolve_total(job, hub, totals),
-        verdicts=detector.verdicts,
-        mark=lambda mark: _mark(manifest, mark),
-        memory=lambda job: ShardMemory.in_folder(state_dir, f"{job.output.url}/{job.folder}"),
-        workers=hub.pool_size,
+        storage=storage,
+        resolve_total=lambda job: resolve_total(job, storage, totals),
+        verdicts=FinishDetector(ssh).verdicts,
+        mark=jobs_file.mark,
+        memory=lambda job: ShardMemory.in_folder(state_dir, f"{job.output.url}/{job.folder}", writable),
+        tell=(lambda report: _tell(report, jobs, audience)) if audience is not None else None,
+        publish=publish if status_dir is not None else None,
     )
 
 
@@ -434,7 +453,3 @@ def _fail_usage(error: ManifestError) -> NoReturn:
     for problem in error.problems:
         click.echo(f"error: {problem}", err=True)
     sys.exit(2)
-
-
-def _mark(path: Path, mark: Mark) -> None:
-    mark_file(path, [mark])

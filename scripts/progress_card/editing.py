@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -44,6 +45,19 @@ class Mark:
 
 
 FINISH_KEYS = ("finished", "outcome", "finished_at", "final_count")
+
+
+class JobsFile:
+    """jobs.yaml on disk, edited by one writer at a time: repos updated side by side mark their jobs
+    one after the other, each on the file as the previous mark left it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def mark(self, mark: Mark) -> None:
+        with self._lock:
+            mark_file(self.path, [mark])
 
 
 def mark_file(path: Path, marks: Sequence[Mark]) -> str:

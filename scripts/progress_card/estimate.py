@@ -33,9 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 
-from .card import Eta
-from .cluster import UNKNOWN_LAUNCH, Launch
-from .counting import Arrival
+from .model import UNKNOWN_LAUNCH, Arrival, Eta, Launch
 
 WINDOW = timedelta(hours=3)
 """How far back the rate is measured, at most (unless more shards are needed)."""

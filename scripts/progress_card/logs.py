@@ -10,43 +10,53 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from types import TracebackType
 from typing import TypeVar
 
 T = TypeVar("T")
-_held = threading.local()
 
 
-class _HoldBack(logging.Filter):
-    """On the root logger's handlers: a record logged where records are held goes to the holder."""
+class HeldLogs(logging.Filter):
+    """While the context lasts, on the root logger's handlers: a record logged by a thread running
+    `deferred` work goes to that work's records instead of the handlers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._held = threading.local()
+        self._handlers: list[logging.Handler] = []
+
+    def __enter__(self) -> HeldLogs:
+        self._handlers = list(logging.getLogger().handlers)
+        for handler in self._handlers:
+            handler.addFilter(self)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        for handler in self._handlers:
+            handler.removeFilter(self)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        records: list[logging.LogRecord] | None = getattr(_held, "records", None)
+        records: list[logging.LogRecord] | None = getattr(self._held, "records", None)
         if records is None:
             return True
         if not records or records[-1] is not record:  # each handler sees it: hold it once
             records.append(record)
         return False
 
-
-_FILTER = _HoldBack()
-
-
-def deferred(work: Callable[[], T]) -> tuple[list[logging.LogRecord], T]:
-    """Run `work`, holding back what it logs; returns the records and its result."""
-    handlers = logging.getLogger().handlers
-    for handler in handlers:
-        if _FILTER not in handler.filters:
-            handler.addFilter(_FILTER)
-    records: list[logging.LogRecord] = []
-    _held.records = records
-    try:
-        result = work()
-    except BaseException:
-        del _held.records
-        replay(records)  # what led to the failure is shown with it
-        raise
-    del _held.records
-    return records, result
+    def deferred(self, work: Callable[[], T]) -> tuple[list[logging.LogRecord], T]:
+        """Run `work`, holding back what it logs; returns the records and its result."""
+        records: list[logging.LogRecord] = []
+        self._held.records = records
+        try:
+            result = work()
+        except BaseException:
+            del self._held.records
+            replay(records)  # what led to the failure is shown with it
+            raise
+        del self._held.records
+        return records, result
 
 
 def replay(records: Sequence[logging.LogRecord]) -> None:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from jsonschema import Draft202012Validator, ValidationError
@@ -19,14 +19,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from .cluster import LOCAL, Login, SshSettings
+from .compute import LOCAL, Login, SshSettings
 from .errors import ManifestError
-from .local import LocalRepo
 from .schema import pattern, schema
-from .storage import DatasetRepo
-
-if TYPE_CHECKING:
-    from .hub import HubClient
+from .storage.locations import HubDataset, LocalDataset, Location
 
 HF_DATASETS_PREFIX = "hf://datasets/"
 _REPO_ID = pattern("repo")
@@ -34,85 +30,6 @@ _REPO_ID = pattern("repo")
 _MERGED_KEYS = ("input", "ssh")
 # Keys that stand for one another: a job that sets one does not inherit the others from the defaults.
 _ALTERNATIVES = (frozenset({"repo", "output"}),)
-
-
-@dataclass(frozen=True)
-class HubDataset:
-    """A dataset repo on the Hub."""
-
-    repo_id: str
-
-    def __str__(self) -> str:
-        return self.repo_id
-
-    def open(self, hub: HubClient) -> DatasetRepo:
-        return hub.repo(self.repo_id)
-
-    @property
-    def url(self) -> str:
-        """The fsspec URL of the repo (the state folder is keyed by it)."""
-        return f"hf://datasets/{self.repo_id}"
-
-    @property
-    def title(self) -> str:
-        """What a new card calls it."""
-        return self.repo_id
-
-    @property
-    def page(self) -> str:
-        """Where people see it."""
-        return f"https://huggingface.co/datasets/{self.repo_id}"
-
-    @property
-    def hub_id(self) -> str | None:
-        """The repo id, for links on a card."""
-        return self.repo_id
-
-    def file_prefix(self, revision: str | None) -> str:
-        """How `datasets` names the repo's files at `revision`, before their path in the repo."""
-        return f"hf://datasets/{self.repo_id}@{revision}/"
-
-    def builder_arguments(self, revision: str | None) -> dict[str, Any]:
-        """What `datasets.load_dataset_builder` needs to read this dataset, pinned to `revision`."""
-        return {"path": self.repo_id, "revision": revision}
-
-
-@dataclass(frozen=True)
-class LocalDataset:
-    """A folder laid out like a dataset repo."""
-
-    path: Path
-
-    def __str__(self) -> str:
-        return str(self.path)
-
-    def open(self, hub: HubClient) -> DatasetRepo:
-        return LocalRepo(self.path)
-
-    @property
-    def url(self) -> str:
-        return self.path.as_uri()
-
-    @property
-    def title(self) -> str:
-        return self.path.name
-
-    @property
-    def page(self) -> str:
-        return str(self.path)
-
-    @property
-    def hub_id(self) -> str | None:
-        return None
-
-    def file_prefix(self, revision: str | None) -> str:
-        return f"{self.path}/"
-
-    def builder_arguments(self, revision: str | None) -> dict[str, Any]:
-        return {"path": str(self.path)}
-
-
-Location = HubDataset | LocalDataset
 
 
 @dataclass(frozen=True)

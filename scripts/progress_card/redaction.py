@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from huggingface_hub import get_token
 
-from .cluster import DEFAULT_KEY_ENV
+from .compute import DEFAULT_KEY_ENV
 
 MASK = "***"
 SHORTEST = 8

@@ -1,15 +1,14 @@
-"""What one update did to each job: the records the CLI prints, the summary and outputs are made of."""
+"""What one update did to each job: the record the CLI prints, and the summary, the status page, the
+people told and the Actions outputs read."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, replace
 from enum import Enum
 
-from .card import Eta, clamp
-from .cluster import FinalFigures, Outcome, TaskProgress
-from .counting import Arrival
-from .formatting import format_count, format_duration, percent
+from .formatting import format_count, format_duration
+from .model import Outcome
+from .progress import Progress
 
 
 class Status(str, Enum):
@@ -27,33 +26,18 @@ class Status(str, Enum):
 
 @dataclass(frozen=True)
 class JobReport:
+    """One job's row: what the run did with it, and its progress when it was worked out."""
+
     name: str
     status: Status
-    done: int | None = None
-    total: int | None = None
-    eta: Eta | None = None
-    tasks: TaskProgress | None = None
-    outcome: Outcome | None = None
-    reason: str = ""
-    """How the job ended, when it did."""
-    queue: str | None = None
-    """Why it waits in Slurm's queue, while nothing of it runs."""
-    line: str | None = None
-    """The job's line on the card, as planned."""
-    last_shard: datetime | None = None
-    """When its last shard was committed."""
-    stalled_since: datetime | None = None
-    """Set when it has uploaded nothing for much longer than its rhythm."""
-    dataset: str | None = None
-    """Where to see the dataset: its page on the Hub, or its folder."""
-    figures: FinalFigures | None = None
-    """datatrove's final figures, once it completed."""
-    history: tuple[Arrival, ...] = field(default=(), repr=False)
-    """Its shards as they arrived, oldest first (for its chart)."""
+    progress: Progress | None = None
     marked: bool = False
+    """Marked finished in jobs.yaml by this run."""
     error: str | None = None
+    """Why the job failed, when it did."""
     warnings: tuple[str, ...] = ()
-    diff: str | None = field(default=None, repr=False)
+    earlier: str | None = None
+    """How a job skipped as finished ended, as jobs.yaml says."""
 
     @property
     def failed(self) -> bool:
@@ -65,28 +49,34 @@ class JobReport:
         return self.status not in (Status.SKIPPED, Status.INTERRUPTED, Status.DRY_RUN)
 
     @property
-    def percent(self) -> int | None:
-        if self.done is None or self.total is None:
-            return None
-        return percent(clamp(self.done, self.total), self.total)
+    def outcome(self) -> Outcome | None:
+        """How the job ended, when this run found that it did."""
+        return self.progress.outcome if self.progress is not None else None
+
+    def but(self, status: Status, *warnings: str) -> JobReport:
+        """The same row with another status, and more warnings."""
+        return replace(self, status=status, warnings=(*self.warnings, *warnings))
 
     def summary(self) -> str:
         """`math: 3,120/5,000 docs (62%), ETA 2h 15m, card pushed`."""
         if self.failed:
             return f"{self.name}: failed: {self.error}"
         if self.status is Status.SKIPPED:
-            return f"{self.name}: already finished ({self.reason}), skipped"
+            return f"{self.name}: already finished ({self.earlier}), skipped"
         parts = []
-        if self.done is not None and self.total is not None:
-            parts.append(f"{format_count(self.done)}/{format_count(self.total)} docs ({self.percent}%)")
-        if self.tasks is not None:
-            parts.append(str(self.tasks))
-        if self.queue is not None:
-            parts.append(self.queue)
-        if self.outcome is not None:
-            parts.append(f"{self.outcome.value} ({self.reason})")
-        elif self.eta is not None:
-            parts.append(f"ETA {format_duration(self.eta.remaining.total_seconds())}")
+        progress = self.progress
+        if progress is not None:
+            parts.append(
+                f"{format_count(progress.done)}/{format_count(progress.total)} docs ({progress.percent}%)"
+            )
+            if progress.tasks is not None:
+                parts.append(str(progress.tasks))
+            if progress.queue is not None:
+                parts.append(progress.queue)
+            if progress.outcome is not None:
+                parts.append(f"{progress.outcome.value} ({progress.reason})")
+            elif progress.eta is not None:
+                parts.append(f"ETA {format_duration(progress.eta.remaining.total_seconds())}")
         parts.append(self.status.value)
         if self.marked:
             parts.append(f"marked {self.outcome.value if self.outcome else 'finished'} in jobs.yaml")
@@ -97,6 +87,8 @@ class JobReport:
 @dataclass(frozen=True)
 class Report:
     jobs: tuple[JobReport, ...]
+    warnings: tuple[str, ...] = ()
+    """What went wrong beyond the jobs: telling people, keeping the workflow enabled."""
 
     @property
     def exit_code(self) -> int:

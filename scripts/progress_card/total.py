@@ -11,30 +11,20 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import dataclass
 from typing import Any
 
-from .counting import read_rows
 from .errors import JobError, RepoNotFound
-from .hub import HubClient
-from .manifest import InputDataset, Job, Location
-from .state import InputTotals, RememberedTotal
-from .storage import Snapshot
+from .manifest import InputDataset, Job
+from .model import Total
+from .storage import InputTotals, Location, RememberedTotal, Snapshot, Storage, read_rows
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Total:
-    documents: int
-    source: str
-    """Where the number came from, for the log."""
-
-
-def resolve_total(job: Job, hub: HubClient, remembered: InputTotals | None = None) -> Total:
+def resolve_total(job: Job, storage: Storage, remembered: InputTotals | None = None) -> Total:
     """The expected total for `job`, or JobError saying what was tried and to set `total`."""
     cap = job.max_examples if job.max_examples > 0 else None
-    found = _explicit(job) or (_from_input(job.input, hub, remembered) if job.input else None)
+    found = _explicit(job) or (_from_input(job.input, storage, remembered) if job.input else None)
     if found is None and cap is not None:
         found = Total(cap, "max_examples in jobs.yaml")
     if found is None:
@@ -53,25 +43,25 @@ def _explicit(job: Job) -> Total | None:
     return Total(job.total, "total in jobs.yaml") if job.total is not None else None
 
 
-def _from_input(source: InputDataset, hub: HubClient, remembered: InputTotals | None) -> Total | None:
-    snapshot = _snapshot(source.location, hub)
+def _from_input(source: InputDataset, storage: Storage, remembered: InputTotals | None) -> Total | None:
+    snapshot = _snapshot(source.location, storage)
     if snapshot is None:
         return None
     if remembered is None or snapshot.revision is None:
-        return _derived(source, snapshot, hub)
+        return _derived(source, snapshot, storage.workers)
     key = f"{source.location}|{source.config or ''}|{source.split}"
     recalled = remembered.recall(key, snapshot.revision)
     if recalled is not None:
         return Total(
             recalled.documents, f"{recalled.source}, remembered for revision {snapshot.revision[:8]}"
         )
-    found = _derived(source, snapshot, hub)
+    found = _derived(source, snapshot, storage.workers)
     if found is not None:
         remembered.remember(key, snapshot.revision, RememberedTotal(found.documents, found.source))
     return found
 
 
-def _derived(source: InputDataset, snapshot: Snapshot, hub: HubClient) -> Total | None:
+def _derived(source: InputDataset, snapshot: Snapshot, workers: int) -> Total | None:
     """The split's size from the input's metadata, or failing that from its footers."""
     builder = _builder(source, snapshot)
     if builder is None:
@@ -86,13 +76,13 @@ def _derived(source: InputDataset, snapshot: Snapshot, hub: HubClient) -> Total 
     if not files:
         log.warning("input %s has no %s split", source.location, source.split)
         return None
-    return _from_footers(source, snapshot, [str(file) for file in files], hub.pool_size)
+    return _from_footers(source, snapshot, [str(file) for file in files], workers)
 
 
-def _snapshot(location: Location, hub: HubClient) -> Snapshot | None:
+def _snapshot(location: Location, storage: Storage) -> Snapshot | None:
     """The input at one revision, which the metadata and the footers are both read from."""
     try:
-        return location.open(hub).snapshot()
+        return storage.open(location).snapshot()
     except RepoNotFound as error:
         log.warning("input dataset: %s", error)
         return None

@@ -8,10 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from progress_card.counting import count_documents
-from progress_card.hub import HubClient
-from progress_card.state import ShardMemory
-from progress_card.transport import RetryPolicy
+from progress_card.storage import HubClient, ShardMemory, count_documents
+from progress_card.storage.transport import RetryPolicy
 from tests.hubsim import Fault, HubSim
 from tests.support import parquet_bytes, write_shard
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from progress_card.counting import Arrival
+from progress_card.model import Arrival
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
 from tests.scenarios import NOW, Scenario, parallel_scenarios, scenarios
@@ -192,8 +192,9 @@ def test_with_slurm_and_the_logging_folder_the_card_is_right_from_the_first_wave
         assert progress.endswith(f"<br>⚠️ no new shards since {last_upload}") and not rate
         assert any(f"no new shards since {last_upload}" in warning for warning in report.warnings)
         return
-    assert scenario.truth is not None and scenario.rate is not None and report.eta is not None
-    assert abs(report.eta.remaining - scenario.truth) / scenario.truth <= 0.25
+    eta = report.progress.eta if report.progress is not None else None
+    assert scenario.truth is not None and scenario.rate is not None and eta is not None
+    assert abs(eta.remaining - scenario.truth) / scenario.truth <= 0.25
     assert " remaining • 📅 " in progress and "no new shards" not in progress
     shown = int(re.sub(r"[^0-9]", "", rate[0].split("≈ ", 1)[1].split(" docs/h", 1)[0].split(" (")[0]))
     assert abs(shown - scenario.rate) / scenario.rate <= 0.25

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import time
 import types
+from datetime import datetime, timezone
 from pathlib import Path
 
 import huggingface_hub.utils._http as hub_http
 import pytest
-from click.testing import Result
 
-import progress_card.transport
+from progress_card.report import Report
 from tests.hubsim import Fault, HubSim
-from tests.support import update as update_command
-from tests.support import write_manifest, write_shard
+from tests.support import hub_client, said, update_at, write_manifest, write_shard
 
 REQUESTS = {
     "repo info": ("GET", r"^/api/datasets/acme/gen$"),
@@ -43,9 +42,9 @@ OLD_CARD = "# Generated\n\n## 🔄 Generation Progress\n\n**default**: old line\
 
 @pytest.fixture
 def no_backoff_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retries happen at once (the simulator's own delays, which provoke timeouts, still sleep)."""
+    """huggingface_hub's own retries (inside a commit) happen at once, as ours do (`hub_client`); the
+    simulator's own delays, which provoke timeouts, still take their time."""
     quick = types.SimpleNamespace(sleep=lambda seconds: None, monotonic=time.monotonic, time=time.time)
-    monkeypatch.setattr(progress_card.transport, "time", quick)
     monkeypatch.setattr(hub_http, "time", quick)
 
 
@@ -61,9 +60,10 @@ def jobs(hub: HubSim, tmp_path: Path) -> Path:
     )
 
 
-def update(jobs: Path) -> Result:
-    options = ["--timeout", "1", "--give-up-after", "4", "--state-dir", str(jobs.parent / "state")]
-    return update_command(jobs, *options)
+def update(jobs: Path) -> Report:
+    """One update with a 1 s timeout per request, giving up on a call after 4 s."""
+    hub = hub_client(timeout=1, give_up_after=4)
+    return update_at(jobs, datetime.now(timezone.utc), hub=hub)
 
 
 @pytest.mark.parametrize("fault_kind", list(FAULTS))
@@ -74,14 +74,14 @@ def test_a_fault_that_passes_changes_nothing(
     method, path = REQUESTS[request_kind]
     hub.inject(Fault(method=method, path_regex=path, times=1, **FAULTS[fault_kind]))  # type: ignore[arg-type]
 
-    result = update(jobs)
+    report = update(jobs)
 
-    assert result.exit_code == 0, result.stderr
+    assert report.exit_code == 0, said(report)
     assert hub.faults.pending() == [], "the fault was never met"
     card = (hub.repo_dir("acme/gen") / "README.md").read_text()
     assert "**default**: [●●●●●●●●●●●●●○○○○○○○] 66% • 66/100 docs<br>" in card
     assert len(hub.commits("acme/gen")) == 1
-    assert "local: 7/10 docs (70%)" in result.stderr
+    assert "local: 7/10 docs (70%)" in said(report)
 
 
 @pytest.mark.parametrize("fault_kind", ["503", "reset", "timeout"])
@@ -92,10 +92,10 @@ def test_a_fault_that_does_not_pass_fails_only_that_job_and_leaves_its_card(
     method, path = REQUESTS[request_kind]
     hub.inject(Fault(method=method, path_regex=path, times=1000, **FAULTS[fault_kind]))  # type: ignore[arg-type]
 
-    result = update(jobs)
+    report = update(jobs)
 
-    assert result.exit_code == 1, result.stderr
-    failure = next(line for line in result.stderr.splitlines() if line.startswith("hub: "))
+    assert report.exit_code == 1, said(report)
+    failure = next(line for line in said(report).splitlines() if line.startswith("hub: "))
     assert failure.startswith("hub: failed: ")
     assert "(gave up after" in failure or "kept changing" in failure
     hub.wait_idle()
@@ -106,5 +106,5 @@ def test_a_fault_that_does_not_pass_fails_only_that_job_and_leaves_its_card(
     else:
         assert card == OLD_CARD
         assert hub.commits("acme/gen") == []
-    assert "local: 7/10 docs (70%)" in result.stderr
+    assert "local: 7/10 docs (70%)" in said(report)
     assert (jobs.parent / "local" / "README.md").exists()

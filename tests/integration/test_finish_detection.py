@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from progress_card.cluster import FinishDetector, Launch, SshClient
+from progress_card.compute import FinishDetector, SshClient
 from progress_card.manifest import load_manifest
+from progress_card.model import Launch
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
 from tests.support import (

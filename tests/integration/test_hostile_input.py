@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from progress_card.cli import main
-from progress_card.cluster.questions import build_script, parse_sections
+from progress_card.compute.slurm.script import build_script, parse_sections
 from progress_card.schema import pattern
 from tests.hubsim import HubSim
 from tests.support import watched

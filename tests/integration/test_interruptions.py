@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from progress_card.manifest import load_manifest
-from progress_card.run import REPOS_AT_ONCE
+from progress_card.options import REPOS_AT_ONCE
 from tests.hubsim import HubSim
 from tests.support import environment, write_manifest, write_shard
 
@@ -58,7 +58,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from progress_card.editing import Mark, mark_file
-from progress_card.state import Known, ShardMemory
+from progress_card.storage.memory import Known, ShardMemory
 from progress_card.storage import Shard
 jobs, state = Path(sys.argv[1]), Path(sys.argv[2])
 memory = ShardMemory.in_folder(state, "file:///data")
@@ -131,7 +131,7 @@ def test_sigkill_of_the_updater_at_random_points(slow_hub: HubSim, tmp_path: Pat
 
 
 def test_sigterm_lets_the_pushes_under_way_finish_then_stops(slow_hub: HubSim, tmp_path: Path) -> None:
-    repos = REPOS_AT_ONCE + 2  # the last two wait for a free slot: they never start
+    repos = REPOS_AT_ONCE + 2  # the last two pushes wait for a free slot: they never start
     for index in range(repos):
         write_shard(slow_hub.repo_dir(f"acme/gen{index}") / "data" / "0.parquet", 10)
     jobs = write_manifest(
@@ -161,4 +161,4 @@ def test_sigterm_lets_the_pushes_under_way_finish_then_stops(slow_hub: HubSim, t
         assert len(slow_hub.commits(f"acme/gen{name.removeprefix('job')}")) == 1
     for name in stopped:
         assert not slow_hub.commits(f"acme/gen{name.removeprefix('job')}")
-    assert not any(f"acme/gen{repos - 1}" in r.path for r in slow_hub.requests)
+    assert not any(f"acme/gen{repos - 1}/preupload" in r.path for r in slow_hub.requests)

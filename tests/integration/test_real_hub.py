@@ -201,9 +201,9 @@ def test_a_server_that_ignores_range_is_reported_and_its_answer_is_not_buffered(
 
 MEASURED_COUNT = """
 import sys
-from progress_card.counting import count_documents
-from progress_card.hub import HubClient
-from progress_card.storage import JobError
+from progress_card.storage import count_documents
+from progress_card.storage import HubClient
+from progress_card.errors import JobError
 
 def peak():
     return next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:"))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from progress_card.errors import JobError
-from progress_card.hub import HubClient
-from progress_card.manifest import HubDataset, InputDataset, Job, LocalDataset
+from progress_card.manifest import InputDataset, Job
+from progress_card.storage import HubClient, HubDataset, LocalDataset, Storage
 from progress_card.total import resolve_total
 from tests.hubsim import HubSim
 from tests.support import write_shard
@@ -45,11 +45,11 @@ def on_hub(split: str = "train", config: str | None = None) -> InputDataset:
 
 
 @pytest.fixture
-def client(hub: HubSim) -> HubClient:
-    return HubClient(endpoint=hub.url)
+def client(hub: HubSim) -> Storage:
+    return Storage(HubClient(endpoint=hub.url))
 
 
-def test_an_explicit_total_wins(client: HubClient) -> None:
+def test_an_explicit_total_wins(client: Storage) -> None:
     total = resolve_total(job(total=5000, input=on_hub()), client)
     assert (total.documents, total.source) == (5000, "total in jobs.yaml")
 
@@ -60,7 +60,7 @@ def prompts_with_metadata(hub: HubSim) -> None:
     write_shard(hub.repo_dir("acme/prompts") / "data" / "test-00000.parquet", 7)
 
 
-def test_the_split_size_comes_from_the_input_metadata(hub: HubSim, client: HubClient) -> None:
+def test_the_split_size_comes_from_the_input_metadata(hub: HubSim, client: Storage) -> None:
     prompts_with_metadata(hub)
 
     total = resolve_total(job(input=on_hub()), client)
@@ -72,7 +72,7 @@ def test_the_split_size_comes_from_the_input_metadata(hub: HubSim, client: HubCl
     )
 
 
-def test_max_examples_caps_the_total(hub: HubSim, client: HubClient) -> None:
+def test_max_examples_caps_the_total(hub: HubSim, client: Storage) -> None:
     prompts_with_metadata(hub)
     total = resolve_total(job(input=on_hub(), max_examples=1000), client)
     assert (total.documents, total.source) == (
@@ -81,7 +81,7 @@ def test_max_examples_caps_the_total(hub: HubSim, client: HubClient) -> None:
     )
 
 
-def test_without_metadata_the_input_footers_are_summed(hub: HubSim, client: HubClient) -> None:
+def test_without_metadata_the_input_footers_are_summed(hub: HubSim, client: Storage) -> None:
     for index, rows in enumerate([300, 200]):
         write_shard(hub.repo_dir("acme/prompts") / "data" / f"train-{index:05d}-of-00002.parquet", rows)
     write_shard(hub.repo_dir("acme/prompts") / "data" / "test-00000-of-00001.parquet", 50)
@@ -94,7 +94,7 @@ def test_without_metadata_the_input_footers_are_summed(hub: HubSim, client: HubC
     assert len(reads) == 2 and all(r.status == 206 for r in reads)
 
 
-def test_a_named_input_config_is_read(hub: HubSim, client: HubClient) -> None:
+def test_a_named_input_config_is_read(hub: HubSim, client: Storage) -> None:
     write_shard(hub.repo_dir("acme/prompts") / "math" / "train-00000.parquet", 40)
     write_shard(hub.repo_dir("acme/prompts") / "code" / "train-00000.parquet", 60)
     hub.put_file(
@@ -106,14 +106,14 @@ def test_a_named_input_config_is_read(hub: HubSim, client: HubClient) -> None:
     assert resolve_total(job(input=on_hub(config="code")), client).documents == 60
 
 
-def test_a_local_input_folder_is_read_from_its_footers(tmp_path: Path, client: HubClient) -> None:
+def test_a_local_input_folder_is_read_from_its_footers(tmp_path: Path, client: Storage) -> None:
     write_shard(tmp_path / "prompts" / "data" / "train-00000-of-00001.parquet", 77)
     source = InputDataset(LocalDataset(tmp_path / "prompts"))
     assert resolve_total(job(input=source), client).documents == 77
 
 
 def test_max_examples_is_the_last_resort(
-    hub: HubSim, client: HubClient, caplog: pytest.LogCaptureFixture
+    hub: HubSim, client: Storage, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
     total = resolve_total(job(input=on_hub(), max_examples=250), client)
@@ -121,7 +121,7 @@ def test_max_examples_is_the_last_resort(
     assert "input dataset: dataset repo acme/prompts not found" in caplog.text
 
 
-def test_nothing_to_go_on_fails_the_job_with_what_to_do(hub: HubSim, client: HubClient) -> None:
+def test_nothing_to_go_on_fails_the_job_with_what_to_do(hub: HubSim, client: Storage) -> None:
     hub.create_repo("acme/prompts")
     with pytest.raises(
         JobError, match=r"has neither split sizes nor parquet footers\); set total: in jobs.yaml"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from progress_card.options import REPOS_AT_ONCE
 from progress_card.report import Status
-from progress_card.run import REPOS_AT_ONCE
 from tests.hubsim import HubSim
 from tests.support import card, command, parquet_bytes, progress_line, update_at, write_manifest, write_shard
 

@@ -2,10 +2,9 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from progress_card.actions import output_file_text, outputs, step_summary, workflow_commands
-from progress_card.card import Eta
-from progress_card.cluster.finish import Outcome
-from progress_card.cluster.tasks import TaskProgress
+from progress_card.model import Eta, Outcome, Pending, TaskProgress, Verdict
 from progress_card.report import JobReport, Report, Status
+from tests.support import progress_of
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 REPORT = Report(
@@ -13,36 +12,33 @@ REPORT = Report(
         JobReport(
             "done",
             Status.PUSHED,
-            900,
-            1000,
-            outcome=Outcome.COMPLETED,
-            reason="stats.json found",
+            progress_of(900, 1000, verdict=Verdict(Outcome.COMPLETED, "stats.json found")),
             marked=True,
         ),
         JobReport(
             "math",
             Status.PUSHED,
-            3120,
-            5000,
-            Eta(timedelta(hours=2, minutes=15), NOW + timedelta(hours=2, minutes=15)),
-            tasks=TaskProgress(37, 100),
+            progress_of(
+                3120,
+                5000,
+                eta=Eta(timedelta(hours=2, minutes=15), NOW + timedelta(hours=2, minutes=15)),
+                verdict=Verdict(tasks=TaskProgress(37, 100)),
+            ),
         ),
-        JobReport("old", Status.SKIPPED, reason="completed at 2026-11-20T10:00:00Z"),
+        JobReport("old", Status.SKIPPED, earlier="completed at 2026-11-20T10:00:00Z"),
         JobReport(
             "cut",
             Status.PUSHED,
-            630,
-            1000,
-            outcome=Outcome.FAILED,
-            reason="Slurm job 7 ended (FAILED) without stats.json",
+            progress_of(
+                630, 1000, verdict=Verdict(Outcome.FAILED, "Slurm job 7 ended (FAILED) without stats.json")
+            ),
             marked=True,
         ),
         JobReport("lost", Status.FAILED, error="dataset repo acme/x not found: check the name"),
         JobReport(
             "quiet",
             Status.UNCHANGED,
-            10,
-            100,
+            progress_of(10, 100),
             warnings=("cannot tell whether Slurm job 8 is alive: timeout",),
         ),
     )
@@ -117,8 +113,9 @@ def test_output_values_sit_between_unique_delimiters() -> None:
 
 
 def test_a_pending_job_says_why_in_the_summary_the_report_and_its_line() -> None:
+    since = datetime(2026, 12, 1, 14, 2, tzinfo=timezone.utc)
     waiting = JobReport(
-        "held", Status.PUSHED, 0, 100, queue="pending (JobHeldUser) since Dec 01 2026, 14:02 UTC"
+        "held", Status.PUSHED, progress_of(0, 100, verdict=Verdict(pending=Pending("JobHeldUser", since)))
     )
     report = Report((waiting,))
     [record] = json.loads(outputs(report)["report"])

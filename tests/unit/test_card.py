@@ -4,8 +4,8 @@ import pytest
 import yaml
 
 from progress_card.card import (
+    CardEntry,
     CardSpec,
-    Eta,
     describe_progress,
     describe_queue,
     describe_stall,
@@ -19,11 +19,16 @@ from progress_card.card import (
     render_bar,
     same_news,
 )
-from progress_card.cluster import Pending
-from progress_card.cluster.stats import FinalFigures
+from progress_card.model import Eta, FinalFigures, Pending
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 LATER = NOW + timedelta(hours=1)
+
+
+def entry(config: str, line: str, rate: str | None = None) -> CardEntry:
+    """What the tool writes for `config`: its progress line, and the rate line below it."""
+    spec = CardSpec(title="acme/gen", load_path="acme/gen", config=config, folder=config, split="train")
+    return CardEntry(spec, line, rate)
 
 
 def line(config: str, done: int, total: int, eta: Eta | None = None) -> str:
@@ -104,7 +109,7 @@ Generation in progress. Final statistics will be available upon completion.
 
 def test_patch_changes_only_the_config_line_and_the_timestamp() -> None:
     new_line = line("math", 3_120, 5_000, Eta(timedelta(hours=2), NOW + timedelta(hours=2)))
-    patched = patch_card(DATATROVE_CARD, "math", new_line, LATER)
+    patched = patch_card(DATATROVE_CARD, entry("math", new_line), LATER)
     before, after = DATATROVE_CARD.splitlines(), patched.splitlines()
     changed = [(b, a) for b, a in zip(before, after, strict=False) if b != a]
     assert len(before) == len(after)
@@ -117,13 +122,13 @@ def test_patch_changes_only_the_config_line_and_the_timestamp() -> None:
 
 def test_patch_is_idempotent() -> None:
     new_line = line("faq", 500, 1_000)
-    once = patch_card(DATATROVE_CARD, "faq", new_line, LATER)
-    assert patch_card(once, "faq", new_line, LATER) == once
+    once = patch_card(DATATROVE_CARD, entry("faq", new_line), LATER)
+    assert patch_card(once, entry("faq", new_line), LATER) == once
 
 
 def test_a_missing_config_line_is_added_before_the_timestamp() -> None:
     new_line = line("code", 10, 100)
-    patched = patch_card(DATATROVE_CARD, "code", new_line, LATER)
+    patched = patch_card(DATATROVE_CARD, entry("code", new_line), LATER)
     assert f"{new_line}\n\n*Last updated: 2026-11-21 13:00:00 UTC*" in patched
     assert "**faq**: [●●●●○○○○○○○○○○○○○○○○]" in patched
     assert patched.replace(f"{new_line}\n\n", "").replace("13:00:00", "11:00:00") == DATATROVE_CARD
@@ -131,7 +136,7 @@ def test_a_missing_config_line_is_added_before_the_timestamp() -> None:
 
 def test_a_card_without_progress_section_gets_one_at_the_end() -> None:
     card = "---\nlicense: mit\n---\n\n# My dataset\n\nHand-written text.\n"
-    patched = patch_card(card, "default", line("default", 0, 10), NOW)
+    patched = patch_card(card, entry("default", line("default", 0, 10)), NOW)
     assert patched.startswith(card)
     assert patched[len(card) :] == (
         "\n## 🔄 Generation Progress\n\n"
@@ -143,7 +148,7 @@ def test_a_card_without_progress_section_gets_one_at_the_end() -> None:
 def test_a_section_without_timestamp_gets_one_after_the_line() -> None:
     card = "# T\n\n## 🔄 Generation Progress\n\n**default**: old\n\n## Usage\n\ntext\n"
     new_line = line("default", 1, 10)
-    assert patch_card(card, "default", new_line, NOW) == (
+    assert patch_card(card, entry("default", new_line), NOW) == (
         f"# T\n\n## 🔄 Generation Progress\n\n{new_line}\n\n*Last updated: 2026-11-21 12:00:00 UTC*\n\n## Usage\n\ntext\n"
     )
 
@@ -151,14 +156,14 @@ def test_a_section_without_timestamp_gets_one_after_the_line() -> None:
 def test_an_empty_section_gets_the_line_and_timestamp_and_keeps_the_next_heading() -> None:
     card = "# T\n\n## 🔄 Generation Progress\n\n## Usage\n"
     new_line = line("default", 1, 10)
-    assert patch_card(card, "default", new_line, NOW) == (
+    assert patch_card(card, entry("default", new_line), NOW) == (
         f"# T\n\n## 🔄 Generation Progress\n\n{new_line}\n\n*Last updated: 2026-11-21 12:00:00 UTC*\n\n## Usage\n"
     )
 
 
 def test_a_timestamp_outside_the_section_is_left_alone() -> None:
     card = "*Last updated: by hand*\n\n## 🔄 Generation Progress\n\n**a**: x\n\n*Last updated: old*\n"
-    patched = patch_card(card, "a", "**a**: y", NOW)
+    patched = patch_card(card, entry("a", "**a**: y"), NOW)
     assert (
         patched
         == "*Last updated: by hand*\n\n## 🔄 Generation Progress\n\n**a**: y\n\n*Last updated: 2026-11-21 12:00:00 UTC*\n"
@@ -177,7 +182,7 @@ def test_a_new_card_has_metadata_progress_and_usage(config: str) -> None:
         model="org/model-7b",
         source_dataset="org/prompts",
     )
-    text = new_card(spec, line(config, 0, 100), NOW)
+    text = new_card(CardEntry(spec, line(config, 0, 100)), NOW)
     front, body = text.removeprefix("---\n").split("\n---\n", 1)
     metadata = yaml.safe_load(front)
     assert metadata["configs"] == [
@@ -197,7 +202,7 @@ def test_a_new_card_has_metadata_progress_and_usage(config: str) -> None:
         in body
     )
     # A new card is then patched like any other.
-    assert patch_card(text, config, line(config, 0, 100), NOW) == text
+    assert patch_card(text, entry(config, line(config, 0, 100)), NOW) == text
 
 
 def test_a_stopped_job_keeps_its_last_bar_and_says_why() -> None:
@@ -240,7 +245,7 @@ def test_without_placeholder_the_figures_go_below_the_config_line() -> None:
     assert f"{faq_line}\n\n<!-- progress-card:final-figures faq -->\nFinal figures of **faq**" in patched
     assert patch_final_figures(patched, "faq", FIGURES) == patched
     # The progress lines still patch as before: the block does not look like a config line.
-    assert patch_card(patched, "faq", "**faq**: new", LATER).count("**faq**: new") == 1
+    assert patch_card(patched, entry("faq", "**faq**: new"), LATER).count("**faq**: new") == 1
 
 
 def test_last_updated_is_read_from_the_progress_section() -> None:
@@ -251,12 +256,12 @@ def test_last_updated_is_read_from_the_progress_section() -> None:
 def test_the_clock_alone_is_not_news() -> None:
     eta = Eta(timedelta(hours=2), NOW + timedelta(hours=2))
     later_eta = Eta(timedelta(hours=1, minutes=40), NOW + timedelta(hours=2, minutes=20))
-    first = patch_card(DATATROVE_CARD, "math", line("math", 3_120, 5_000, eta), NOW)
-    ticked = patch_card(first, "math", line("math", 3_120, 5_000, later_eta), LATER)
+    first = patch_card(DATATROVE_CARD, entry("math", line("math", 3_120, 5_000, eta)), NOW)
+    ticked = patch_card(first, entry("math", line("math", 3_120, 5_000, later_eta)), LATER)
     assert ticked != first and same_news(first, ticked)
-    assert not same_news(first, patch_card(first, "math", line("math", 3_121, 5_000, eta), NOW))
+    assert not same_news(first, patch_card(first, entry("math", line("math", 3_121, 5_000, eta)), NOW))
     assert not same_news(
-        first, patch_card(first, "math", line("math", 3_120, 5_000), NOW).replace("⏱️ 2h", "✅")
+        first, patch_card(first, entry("math", line("math", 3_120, 5_000)), NOW).replace("⏱️ 2h", "✅")
     )
 
 
@@ -265,12 +270,12 @@ def test_the_rate_line_sits_below_the_config_line_and_is_patched_in_place() -> N
     rate = rate_line("math", 1_240.4, hourly)
     assert rate == "<!-- progress-card:rate math -->≈ 1,240 docs/h • last 24 h: ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▅▅██"
     new_line = line("math", 3_120, 5_000)
-    patched = patch_card(DATATROVE_CARD, "math", new_line, LATER, rate)
+    patched = patch_card(DATATROVE_CARD, entry("math", new_line, rate), LATER)
     assert f"{new_line}\n\n{rate}\n\n*Last updated" in patched
     faster = rate_line("math", 2_000, hourly)
-    again = patch_card(patched, "math", new_line, LATER, faster)
+    again = patch_card(patched, entry("math", new_line, faster), LATER)
     assert again == patched.replace(rate, faster)
-    assert patch_card(again, "math", new_line, LATER, faster) == again
+    assert patch_card(again, entry("math", new_line, faster), LATER) == again
     # datatrove's own patcher finds the config's line as before: the first line starting **math**:
     assert [row for row in again.splitlines() if row.startswith("**math**:")] == [new_line]
 
@@ -278,7 +283,7 @@ def test_the_rate_line_sits_below_the_config_line_and_is_patched_in_place() -> N
 def test_a_new_card_carries_the_rate_line() -> None:
     spec = CardSpec(title="acme/gen", load_path="acme/gen", config="default", folder="data", split="train")
     rate = rate_line("default", 50, [1] * 24)
-    text = new_card(spec, line("default", 5, 10), NOW, rate)
+    text = new_card(CardEntry(spec, line("default", 5, 10), rate), NOW)
     assert f"{line('default', 5, 10)}\n\n{rate}\n\n*Last updated: " in text
     assert (
         "## Dataset Stats\n\nGeneration in progress. Final statistics will be available upon completion."
@@ -295,12 +300,14 @@ def test_a_stall_replaces_the_eta() -> None:
 
 def test_the_hourly_chart_moving_on_is_not_news() -> None:
     first = patch_card(
-        DATATROVE_CARD, "math", line("math", 10, 100), NOW, rate_line("math", 60, [0] * 23 + [10])
+        DATATROVE_CARD, entry("math", line("math", 10, 100), rate_line("math", 60, [0] * 23 + [10])), NOW
     )
-    later = patch_card(first, "math", line("math", 10, 100), LATER, rate_line("math", 60, [0] * 22 + [10, 0]))
+    later = patch_card(
+        first, entry("math", line("math", 10, 100), rate_line("math", 60, [0] * 22 + [10, 0])), LATER
+    )
     assert same_news(first, later)
     assert not same_news(
-        first, patch_card(first, "math", line("math", 10, 100), LATER, rate_line("math", 70, [1] * 24))
+        first, patch_card(first, entry("math", line("math", 10, 100), rate_line("math", 70, [1] * 24)), LATER)
     )
 
 
@@ -312,6 +319,6 @@ def test_a_job_in_the_queue_says_why_and_since_when() -> None:
     )
     assert describe_queue(Pending("None", since), uploaded=False) == "⏳ pending since Dec 01 2026, 14:02 UTC"
     assert describe_queue(Pending("Resources", since), uploaded=True) == "⏳ requeued, pending (Resources)"
-    assert describe_queue(Pending("DependencyNeverSatisfied", since), uploaded=False) == (
+    assert describe_queue(Pending("DependencyNeverSatisfied", since, never_starts=True), uploaded=False) == (
         "⚠️ never starts: a job it depends on failed (DependencyNeverSatisfied)"
     )

@@ -4,7 +4,7 @@ tests/integration/test_finish_detection.py."""
 import subprocess
 from pathlib import Path
 
-from progress_card.cluster.questions import build_script, parse_sections
+from progress_card.compute.slurm.script import build_script, parse_sections
 from tests.support import watched
 
 

@@ -2,10 +2,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from progress_card.cluster import UNKNOWN_LAUNCH
-from progress_card.counting import Arrival
 from progress_card.estimate import Estimate, documents_per_hour, estimate, rank_of, simple_eta
 from progress_card.formatting import sparkline
+from progress_card.model import UNKNOWN_LAUNCH, Arrival
 from tests.scenarios import NOW, Scenario, parallel_scenarios, scenarios
 
 TOLERANCE = {

@@ -1,9 +1,9 @@
 import pytest
 
-from progress_card.cluster.finish import Outcome, Verdict, decide
-from progress_card.cluster.slurm import JobState, Liveness, Pending
-from progress_card.cluster.stats import Presence, StatsProbe
-from progress_card.cluster.tasks import TaskProgress
+from progress_card.compute.slurm.squeue import JobState, Liveness
+from progress_card.compute.stats import Presence, StatsProbe
+from progress_card.compute.verdicts import decide
+from progress_card.model import Outcome, Pending, TaskProgress, Verdict
 
 FOUND = StatsProbe(Presence.FOUND, b"[]")
 MISSING = StatsProbe(Presence.MISSING)
@@ -21,11 +21,18 @@ def ended(state: str) -> JobState:
 def test_stats_json_means_completed_whatever_slurm_says() -> None:
     for slurm in (RUNNING, GONE, LOST, None):
         verdict = decide(ID, True, FOUND, slurm)
-        assert (verdict.outcome, verdict.reason, verdict.stats) == (
+        assert (verdict.outcome, verdict.reason, verdict.figures) == (
             Outcome.COMPLETED,
             "stats.json found",
-            b"[]",
+            None,
         )
+
+
+def test_a_stats_json_still_being_written_completes_nothing() -> None:
+    verdict = decide(ID, True, StatsProbe(Presence.FOUND, b'[{"name": "inf'), GONE)
+    assert verdict.outcome is None
+    assert verdict.warning is not None and verdict.warning.startswith("stats.json is not valid JSON")
+    assert verdict.warning.endswith("; it may still be being written, looking again next run")
 
 
 @pytest.mark.parametrize(
@@ -96,7 +103,9 @@ def test_a_job_of_several_arrays_is_named_by_all_its_ids() -> None:
 
 
 def test_a_job_whose_dependency_failed_is_said_never_to_start() -> None:
-    waiting = JobState(Liveness.ALIVE, "PENDING", pending=Pending("DependencyNeverSatisfied", None))
+    waiting = JobState(
+        Liveness.ALIVE, "PENDING", pending=Pending("DependencyNeverSatisfied", None, never_starts=True)
+    )
     verdict = decide(ID, True, MISSING, waiting)
     assert verdict.outcome is None
     assert verdict.warning == (

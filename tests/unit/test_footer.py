@@ -5,7 +5,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from progress_card.errors import FooterError, NeedMoreBytes
-from progress_card.footer import rows_from_tail
+from progress_card.storage.footer import rows_from_tail
 
 
 def parquet(rows: int, row_group_size: int | None = None, columns: int = 1) -> bytes:

@@ -3,9 +3,10 @@ from textwrap import dedent
 
 import pytest
 
-from progress_card.cluster import LOCAL, SshSettings
+from progress_card.compute import LOCAL, SshSettings
 from progress_card.errors import ManifestError
-from progress_card.manifest import Finished, HubDataset, InputDataset, LocalDataset, load_manifest
+from progress_card.manifest import Finished, InputDataset, load_manifest
+from progress_card.storage import HubDataset, LocalDataset
 
 
 def write(tmp_path: Path, text: str) -> Path:

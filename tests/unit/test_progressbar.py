@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from progress_card.progressbar import LOG_EVERY, SHOW_FROM, footer_progress
+from progress_card.storage.progressbar import LOG_EVERY, SHOW_FROM, footer_progress
 
 
 def test_outside_a_terminal_a_line_is_logged_every_few_seconds(caplog: pytest.LogCaptureFixture) -> None:

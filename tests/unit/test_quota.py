@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from progress_card.errors import QuotaSpent, Stopped
-from progress_card.quota import RESET_MARGIN, RateLimits, bucket_of
+from progress_card.storage.quota import RESET_MARGIN, RateLimits, bucket_of
 
 START = 1000.0
 

@@ -2,15 +2,29 @@
 
 from datetime import datetime, timezone
 
-from progress_card.cluster import Outcome
+from progress_card.model import Arrival, Outcome, Verdict
 from progress_card.report import JobReport, Status
 from progress_card.telling.situations import Kind, event, resolution, situation
+from tests.support import progress_of
 
 STALL = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
 
 
-def report(**fields: object) -> JobReport:
-    return JobReport("math", Status.PUSHED, **{"done": 630, "total": 1000, **fields})  # type: ignore[arg-type]
+def report(
+    outcome: Outcome | None = None,
+    reason: str = "",
+    stalled_since: datetime | None = None,
+    last_shard: datetime | None = None,
+    done: int = 630,
+) -> JobReport:
+    """math's row, 630 of 1,000 documents, as the plan would have it."""
+    history = (Arrival(last_shard, 10),) if last_shard is not None else ()
+    verdict = Verdict(outcome, reason)
+    return JobReport(
+        "math",
+        Status.PUSHED,
+        progress_of(done, 1000, verdict=verdict, stalled_since=stalled_since, history=history),
+    )
 
 
 def test_a_stop_a_failure_a_stall_and_three_failed_runs_need_a_person() -> None:

@@ -2,7 +2,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from progress_card.cluster.slurm import JobState, Liveness, Pending, parse_squeue, squeue_argv
+from progress_card.compute.slurm.squeue import JobState, Liveness, parse_squeue, squeue_argv
+from progress_card.model import Pending
 
 T = "2026-12-01T14:02:00"
 SUBMITTED = "2026-12-01T13:00:00"

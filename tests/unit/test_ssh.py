@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from progress_card.cluster.ssh import SshClient, SshSettings
+from progress_card.compute.slurm.ssh import SshClient, SshSettings
 from progress_card.errors import SshConfigError
 
 KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-key-material\n-----END OPENSSH PRIVATE KEY-----\n"

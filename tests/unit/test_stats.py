@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from progress_card.cluster.stats import FinalFigures, final_figures
+from progress_card.compute.stats import final_figures
 from progress_card.errors import StatsFormatError
+from progress_card.model import FinalFigures
 
 DATATROVE_STATS = [
     {"name": "📖 - READER: 🗂 HuggingFaceDatasetReader", "time_stats": {"total": 3.1},

@@ -4,8 +4,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from progress_card.card import describe_progress, progress_line, shown
-from progress_card.cluster.questions import build_script, parse_sections
-from progress_card.cluster.tasks import TaskProgress, progress, ranks_to_run, tasks_total, workers_limit
+from progress_card.compute.logging_folder import progress, ranks_to_run, tasks_total, workers_limit
+from progress_card.compute.slurm.script import build_script, parse_sections
+from progress_card.model import TaskProgress
 from tests.support import watched
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)

@@ -37,7 +37,7 @@ def write_status(folder: Path, report: Report, jobs: Sequence[Job], now: datetim
     rows, news, changed = {}, {}, []
     for job in jobs:
         result = reports.get(job.name)
-        if result is None or not result.current or result.failed:
+        if result is None or not result.current or result.failed or result.progress is None:
             rows[job.name] = memory["rows"].get(job.name) or _finished_row(job)
             news[job.name] = memory["news"].get(job.name, "")
             continue
@@ -55,9 +55,10 @@ def write_status(folder: Path, report: Report, jobs: Sequence[Job], now: datetim
     folder.mkdir(parents=True, exist_ok=True)
     for name in changed:
         result = reports[name]
-        svg = chart_svg(name, result.history, result.total or 0,
-                        result.eta.finish_at if result.eta and state_of(result) == "running" else None,
-                        result.done or 0)  # fmt: skip
+        progress = result.progress
+        assert progress is not None  # a changed row is a job this run worked out
+        ends = progress.eta.finish_at if progress.eta and state_of(result) == "running" else None
+        svg = chart_svg(name, progress.history, progress.total, ends, progress.done)
         for path, data in ((folder / f"{name}.svg", svg), (folder / f"{name}.json", badge_json(result))):
             write_atomically(path, data)
             written.append(path)
@@ -97,36 +98,39 @@ def _ended(job: Job, report: JobReport | None, now: datetime) -> str | None:
     if job.finished is not None:
         count = f", {format_count(job.finished.count)} documents" if job.finished.count is not None else ""
         return f"{job.finished.outcome} at {job.finished.at}{count}"
-    if report is not None and report.outcome is not None:
+    progress = report.progress if report is not None else None
+    if progress is not None and progress.outcome is not None:
         return (
-            f"{report.outcome.value} at {now:%Y-%m-%dT%H:%M:%SZ}, {format_count(report.done or 0)} documents"
+            f"{progress.outcome.value} at {now:%Y-%m-%dT%H:%M:%SZ}, {format_count(progress.done)} documents"
         )
     return None
 
 
 def _row(job: Job, report: JobReport) -> tuple[str, str]:
     """The job's row, and what it says without the clock (the time left)."""
-    done, total = report.done or 0, report.total or 0
+    progress = report.progress
+    assert progress is not None
+    done, total = progress.done, progress.total
     bar = render_bar(done, total).split("]")[0] + "]" if total else ""
     dataset = (
-        f"[{job.output}]({report.dataset})"
-        if report.dataset and report.dataset.startswith("https://")
+        f"[{job.output}]({progress.dataset})"
+        if progress.dataset.startswith("https://")
         else f"`{job.output}`"
     )
     state = state_of(report)
-    if report.outcome is not None:
-        ended = f"{report.outcome.value}: {report.reason}"
-    elif report.eta is not None and state == "running":
-        ended = f"{format_duration(report.eta.remaining.total_seconds())} (📅 {format_eta_date(report.eta.finish_at)})"
+    if progress.outcome is not None:
+        ended = f"{progress.outcome.value}: {progress.reason}"
+    elif progress.eta is not None and state == "running":
+        ended = f"{format_duration(progress.eta.remaining.total_seconds())} (📅 {format_eta_date(progress.eta.finish_at)})"
     else:
         ended = ""
-    tasks = str(report.tasks).removeprefix("tasks ") if report.tasks else ""
-    last = format_eta_date(report.last_shard) if report.last_shard else ""
-    status = f"{state} ({report.queue})" if report.queue else state
-    cells = [f"`{job.name}`", dataset, job.config, bar, f"{report.percent}%" if total else "",
+    tasks = str(progress.tasks).removeprefix("tasks ") if progress.tasks else ""
+    last = format_eta_date(progress.last_shard) if progress.last_shard else ""
+    status = f"{state} ({progress.queue})" if progress.queue else state
+    cells = [f"`{job.name}`", dataset, job.config, bar, f"{progress.percent}%" if total else "",
              f"{format_count(done)}/{format_count(total)}", tasks, ended, last, status]  # fmt: skip
     row = "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
-    key = "| " + " | ".join([*cells[:7], ended if report.outcome is not None else "", *cells[8:]]) + " |"
+    key = "| " + " | ".join([*cells[:7], ended if progress.outcome is not None else "", *cells[8:]]) + " |"
     return row, key
 
 

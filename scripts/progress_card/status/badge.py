@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ..cluster import Outcome
 from ..formatting import format_duration
+from ..model import Outcome
 from ..report import JobReport
 
 COLORS = {"running": "blue", "pending": "lightgrey", "stalled": "orange", "completed": "brightgreen",
@@ -14,10 +14,10 @@ COLORS = {"running": "blue", "pending": "lightgrey", "stalled": "orange", "compl
 
 def badge_json(report: JobReport) -> bytes:
     """The JSON shields.io reads from `https://img.shields.io/endpoint?url=<raw URL of the file>`."""
-    state = state_of(report)
-    message = f"{report.percent}%" if report.percent is not None else "?"
-    if state == "running" and report.eta is not None:
-        message += f" · {format_duration(report.eta.remaining.total_seconds())} left"
+    state, progress = state_of(report), report.progress
+    message = f"{progress.percent}%" if progress is not None else "?"
+    if state == "running" and progress is not None and progress.eta is not None:
+        message += f" · {format_duration(progress.eta.remaining.total_seconds())} left"
     elif state != "running":
         message += f" · {state}"
     badge = {"schemaVersion": 1, "label": report.name, "message": message, "color": COLORS[state]}
@@ -25,10 +25,11 @@ def badge_json(report: JobReport) -> bytes:
 
 
 def state_of(report: JobReport) -> str:
-    if report.failed:
+    progress = report.progress
+    if report.failed or progress is None:
         return "error"
-    if report.outcome is not None:
-        return "completed" if report.outcome is Outcome.COMPLETED else report.outcome.value
-    if report.stalled_since is not None:
+    if progress.outcome is not None:
+        return "completed" if progress.outcome is Outcome.COMPLETED else progress.outcome.value
+    if progress.stalled_since is not None:
         return "stalled"
-    return "pending" if report.queue else "running"
+    return "pending" if progress.queue else "running"

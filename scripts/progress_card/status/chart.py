@@ -17,8 +17,8 @@ matplotlib.use("Agg")
 from matplotlib import pyplot
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
-from ..counting import Arrival
 from ..formatting import format_count
+from ..model import Arrival
 
 WIDTH_IN, HEIGHT_IN = 8.0, 3.0
 """768 x 288 px at 96 dpi: readable at the width GitHub gives a README."""

@@ -1,6 +1,7 @@
 """Telling people: an incident issue per job that needs a person, and a notification per event.
 
-One entry point, `tell(report, jobs, audience)`, run after the cards are updated. A job that
+One entry point, `tell(report, jobs, audience)`, run after the cards are updated: `plan` works out
+what to tell (reading the open issues and the state folder), `apply` says it. A job that
 stalled, stopped or failed without stats.json, or whose update failed three runs in a row, gets one
 issue in the workflow's repository (labelled, assigned); a change of situation is a comment, and
 the end of it (new shards, a completion) a closing comment. Each event is also sent once to the
@@ -19,16 +20,16 @@ from datetime import datetime
 from pathlib import Path
 
 from ..atomic import write_atomically
-from ..cluster import Outcome
 from ..errors import TellingError
 from ..formatting import format_count, format_eta_date
 from ..manifest import Job
+from ..model import Outcome
 from ..report import JobReport, Report
 from .incidents import GitHubRepository, Incident
 from .notify import Notifier
 from .situations import EVENTS, Kind, Situation, event, resolution, situation
 
-__all__ = ["EVENTS", "Audience", "GitHubRepository", "Notifier", "tell"]
+__all__ = ["EVENTS", "Audience", "GitHubRepository", "Notifier", "Telling", "apply", "plan", "tell"]
 
 log = logging.getLogger(__name__)
 MEMORY_FILE = "telling.json"
@@ -52,8 +53,60 @@ class _Told:
     failures: int
 
 
-def tell(report: Report, jobs: Sequence[Job], audience: Audience) -> list[str]:
-    """Open, comment on and close incident issues, and send notifications; returns warnings."""
+@dataclass(frozen=True)
+class Step:
+    """What is told of one job this run: its incident issue's change, and the event notified."""
+
+    job: Job
+    report: JobReport
+    incident: Incident | None
+    now: Situation | None
+    before: Kind | None
+    since: datetime | None
+    happened: str | None
+    """The event to notify of, when it is one the job's `notify:` lets through."""
+
+    def describe(self, issues: bool) -> list[str]:
+        """What applying this step does, in words (for `--dry-run`)."""
+        lines = []
+        action = self._issue_action() if issues else None
+        if action is not None:
+            lines.append(f"{self.job.name}: would {action}")
+        if self.happened is not None:
+            lines.append(
+                f"{self.job.name}: would notify {_message(self.happened, self.now, self.report)[0]!r}"
+            )
+        return lines
+
+    def _issue_action(self) -> str | None:
+        now, incident = self.now, self.incident
+        if now is not None and incident is None:
+            return f"open the incident issue {now.title!r}"
+        if now is not None and incident is not None and now.kind is not incident.kind:
+            return f"comment on its incident issue: {now.title!r}"
+        if now is None and incident is not None and not self.report.failed:
+            return "close its incident issue"
+        return None
+
+
+@dataclass(frozen=True)
+class Telling:
+    """Everything this run tells, worked out before any of it is said."""
+
+    steps: tuple[Step, ...]
+    memory: dict[str, _Told]
+    """What is remembered after this run, for the next one."""
+    warnings: tuple[str, ...]
+    issues: bool
+    """The incident issues could be read, so they are kept."""
+
+    def describe(self) -> str:
+        return "".join(f"# {line}\n" for step in self.steps for line in step.describe(self.issues))
+
+
+def plan(report: Report, jobs: Sequence[Job], audience: Audience) -> Telling:
+    """Each job's situation against the one last told (the open incident issues, the state folder):
+    what to open, comment on or close, and what to notify. Reads only."""
     warnings: list[str] = []
     memory = _load(audience.state_dir)
     incidents: dict[str, Incident] = {}
@@ -65,61 +118,73 @@ def tell(report: Report, jobs: Sequence[Job], audience: Audience) -> list[str]:
             warnings.append(f"incident issues left alone this run: {error}")
             issues = None
     by_name = {job.name: job for job in jobs}
+    steps = []
     for job_report in report.jobs:
         job = by_name.get(job_report.name)
         if job is None or not job_report.current:
             continue
         told = memory.get(job.name, _Told(None, None, 0))
-        incident = incidents.get(job.name)
+        incident = incidents.get(job.name) if issues is not None else None
         before = incident.kind if incident is not None else (told.kind if issues is None else None)
         since = incident.since if incident is not None else told.since
         failures = told.failures + 1 if job_report.failed else 0
         now = situation(job_report, failures)
         happened = event(before, now, job_report)
+        if happened is not None and job.notify is not None and happened not in job.notify:
+            happened = None
+        steps.append(Step(job, job_report, incident, now, before, since, happened))
+        memory[job.name] = _Told(now.kind if now else None, now.since if now else None, failures)
+    return Telling(tuple(steps), memory, tuple(warnings), issues is not None)
+
+
+def apply(telling: Telling, audience: Audience) -> list[str]:
+    """Open, comment on and close the incident issues, send the notifications, remember what was told;
+    returns warnings."""
+    warnings = list(telling.warnings)
+    issues = audience.issues if telling.issues else None
+    for step in telling.steps:
         try:
             if issues is not None:
-                _file(issues, job, job_report, incident, now, before, since, audience.run_url)
+                _file(issues, step, audience.run_url)
         except TellingError as error:
             warnings.append(str(error))
-        if happened is not None and (job.notify is None or happened in job.notify) and audience.notifier:
-            problem = audience.notifier.send(*_message(happened, now, job_report))
+        if step.happened is not None and audience.notifier:
+            problem = audience.notifier.send(*_message(step.happened, step.now, step.report))
             if problem:
                 warnings.append(problem)
-        memory[job.name] = _Told(now.kind if now else None, now.since if now else None, failures)
-    _save(audience.state_dir, memory)
+    _save(audience.state_dir, telling.memory)
     for warning in warnings:
         log.warning("%s", warning)
     return warnings
 
 
-def _file(
-    issues: GitHubRepository,
-    job: Job,
-    report: JobReport,
-    incident: Incident | None,
-    now: Situation | None,
-    before: Kind | None,
-    since: datetime | None,
-    run_url: str | None,
-) -> None:
+def tell(report: Report, jobs: Sequence[Job], audience: Audience) -> list[str]:
+    """Plan what to tell, then tell it; returns warnings."""
+    return apply(plan(report, jobs, audience), audience)
+
+
+def _file(issues: GitHubRepository, step: Step, run_url: str | None) -> None:
+    now, incident, report = step.now, step.incident, step.report
     if now is not None and incident is None:
-        issues.open(job.name, now, _body(report, run_url), job.assignees)
+        issues.open(step.job.name, now, _body(report, run_url), step.job.assignees)
     elif now is not None and incident is not None and now.kind is not incident.kind:
-        issues.change(incident, now, f"now: {now.title}\n\n{report.line or ''}")
+        line = report.progress.line if report.progress is not None else ""
+        issues.change(incident, now, f"now: {now.title}\n\n{line}")
     elif now is None and incident is not None and not report.failed:
-        issues.close(incident, resolution(incident.kind, since, report))
+        issues.close(incident, resolution(incident.kind, step.since, report))
 
 
 def _body(report: JobReport, run_url: str | None) -> str:
-    last = f"; last shard {format_eta_date(report.last_shard)}" if report.last_shard else ""
+    progress = report.progress
+    last = f"; last shard {format_eta_date(progress.last_shard)}" if progress and progress.last_shard else ""
     count = (
-        f"{format_count(report.done)} of {format_count(report.total)} documents ({report.percent}%)"
-        if report.done is not None and report.total is not None
+        f"{format_count(progress.done)} of {format_count(progress.total)} documents ({progress.percent}%)"
+        if progress is not None
         else "not counted"
     )
-    lines = [report.line or report.error or "", ""]
-    if report.dataset:
-        lines.append(f"- Dataset: {report.dataset}")
+    lines = [progress.line if progress is not None else report.error or "", ""]
+    if progress is not None:
+        lines.append(f"- Dataset: {progress.dataset}")
     if run_url:
         lines.append(f"- Workflow run: {run_url}")
     lines.append(f"- Last count: {count}{last}")
@@ -140,20 +205,19 @@ def _message(happened: str, now: Situation | None, report: JobReport) -> tuple[s
         title = f"✅ {report.name}: completed"
     else:
         title = f"✅ {report.name}: {happened}"
-    count = (
-        f"{format_count(report.done or 0)}/{format_count(report.total or 0)} documents ({report.percent}%)"
-    )
-    body = [count]
-    if happened == "completed" and report.figures is not None:
-        figures = report.figures
+    progress = report.progress
+    if progress is None:
+        return title, report.error or ""
+    body = [f"{format_count(progress.done)}/{format_count(progress.total)} documents ({progress.percent}%)"]
+    if happened == "completed" and progress.figures is not None:
+        figures = progress.figures
         if figures.completion_tokens:
             body.append(f"{format_count(figures.completion_tokens)} completion tokens")
         if figures.prompt_tokens:
             body.append(f"{format_count(figures.prompt_tokens)} prompt tokens")
-    if report.outcome is not None and report.outcome is not Outcome.COMPLETED:
-        body.append(report.reason)
-    if report.dataset:
-        body.append(report.dataset)
+    if progress.outcome is not None and progress.outcome is not Outcome.COMPLETED:
+        body.append(progress.reason)
+    body.append(progress.dataset)
     return title, "\n".join(body)
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from ..cluster import Outcome
 from ..formatting import format_count, format_duration, format_eta_date
+from ..model import Outcome
 from ..report import JobReport
 
 FAILING_RUNS = 3
@@ -37,20 +37,21 @@ class Situation:
 
 def situation(report: JobReport, failures: int) -> Situation | None:
     """The job's situation from this run's report, and the failed runs in a row so far (this one too)."""
-    name = report.name
+    name, progress = report.name, report.progress
     if report.failed:
         if failures < FAILING_RUNS:
             return None
         return Situation(Kind.FAILING, f"❌ {name}: update failing for {failures} runs ({report.error})")
-    if report.outcome in (Outcome.STOPPED, Outcome.FAILED):
-        kind = Kind.STOPPED if report.outcome is Outcome.STOPPED else Kind.FAILED
-        why = re.sub(r"ended \((\w+)\)", r"ended \1", report.reason.removesuffix(" without stats.json"))
-        return Situation(kind, f"⚠️ {name}: stopped at {report.percent}% ({why})")
-    if report.stalled_since is not None:
-        when = format_eta_date(report.stalled_since)
-        return Situation(
-            Kind.STALLED, f"⚠️ {name}: no new shards since {when} (at {report.percent}%)", report.stalled_since
-        )
+    if progress is None:
+        return None
+    if progress.outcome in (Outcome.STOPPED, Outcome.FAILED):
+        kind = Kind.STOPPED if progress.outcome is Outcome.STOPPED else Kind.FAILED
+        why = re.sub(r"ended \((\w+)\)", r"ended \1", progress.reason.removesuffix(" without stats.json"))
+        return Situation(kind, f"⚠️ {name}: stopped at {progress.percent}% ({why})")
+    if progress.stalled_since is not None:
+        when = format_eta_date(progress.stalled_since)
+        title = f"⚠️ {name}: no new shards since {when} (at {progress.percent}%)"
+        return Situation(Kind.STALLED, title, progress.stalled_since)
     return None
 
 
@@ -67,11 +68,12 @@ def event(before: Kind | None, now: Situation | None, report: JobReport) -> str 
 
 def resolution(before: Kind, since: datetime | None, report: JobReport) -> str:
     """The closing comment of an incident that is over."""
-    name = report.name
-    if report.outcome is Outcome.COMPLETED:
-        return f"resolved: {name} completed with {format_count(report.done or 0)} documents ({report.reason})"
-    if before is Kind.STALLED and since is not None and report.last_shard is not None:
-        return f"resolved: {name} uploaded again after {format_duration((report.last_shard - since).total_seconds())}"
+    name, progress = report.name, report.progress
+    if progress is not None and progress.outcome is Outcome.COMPLETED:
+        return f"resolved: {name} completed with {format_count(progress.done)} documents ({progress.reason})"
+    last = progress.last_shard if progress is not None else None
+    if before is Kind.STALLED and since is not None and last is not None:
+        return f"resolved: {name} uploaded again after {format_duration((last - since).total_seconds())}"
     if before is Kind.FAILING:
         return f"resolved: {name} was updated again"
     return f"resolved: {name} is running again"

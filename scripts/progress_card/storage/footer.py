@@ -10,7 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import FooterError, NeedMoreBytes
+from ..errors import FooterError, NeedMoreBytes
 
 MAGIC = b"PAR1"
 MINIMUM_SIZE = 12

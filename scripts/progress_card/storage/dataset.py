@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from .errors import JobError
+from ..errors import JobError
 
 CARD_PATH = "README.md"
 MAX_CARD_BYTES = 4 * 1024 * 1024
@@ -66,7 +66,7 @@ def shards_in(snapshot: Snapshot, folders: Sequence[str]) -> dict[str, list[Shar
     return {folder: [shard for shard in every if shard.path.startswith(f"{folder}/")] for folder in folders}
 
 
-class DatasetRepo(Protocol):
+class Dataset(Protocol):
     """A dataset being written by a job."""
 
     @property

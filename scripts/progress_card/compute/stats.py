@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from ..errors import StatsFormatError
+from ..model import FinalFigures
 
 STATS_SIZE_LIMIT = 16 * 1024 * 1024
 
@@ -31,16 +32,6 @@ class StatsProbe:
     presence: Presence
     content: bytes | None = None
     detail: str = ""
-
-
-@dataclass(frozen=True)
-class FinalFigures:
-    documents: int | None
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    prompt_tokens_mean: float | None
-    completion_tokens_mean: float | None
-    mean_doc_chars: float | None
 
 
 def final_figures(content: bytes) -> FinalFigures | None:

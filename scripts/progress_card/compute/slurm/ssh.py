@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from ..errors import SshConfigError
-from ..schema import pattern
+from ...errors import SshConfigError
+from ...schema import pattern
 from .login import UNREACHED, ScriptResult
 
 DEFAULT_KEY_ENV = "SSH_PRIVATE_KEY"

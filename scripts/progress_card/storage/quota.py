@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from huggingface_hub.utils import parse_ratelimit_headers
 
-from .errors import QuotaSpent, Stopped
+from ..errors import QuotaSpent, Stopped
 
 log = logging.getLogger(__name__)
 

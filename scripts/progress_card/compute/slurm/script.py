@@ -17,11 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from ...model import TaskProgress
+from ..logging_folder import EXECUTOR_SIZE_LIMIT, RANKS_SIZE_LIMIT, progress
+from ..stats import STATS_SIZE_LIMIT, Presence, StatsProbe
 from .login import UNREACHED, Login
-from .slurm import JobState, Liveness, parse_squeue, squeue_argv
+from .squeue import JobState, Liveness, parse_squeue, squeue_argv
 from .ssh import SshClient
-from .stats import STATS_SIZE_LIMIT, Presence, StatsProbe
-from .tasks import EXECUTOR_SIZE_LIMIT, RANKS_SIZE_LIMIT, TaskProgress, progress
 
 _LAUNCH_FILES = (
     ("executor", "executor.json", EXECUTOR_SIZE_LIMIT),

@@ -20,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_atomically
-from .storage import Shard
+from ..atomic import write_atomically
+from .dataset import Shard
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +39,19 @@ class Known:
 class ShardMemory:
     """The known shards of one dataset folder, loaded from and saved to one file."""
 
-    def __init__(self, path: Path | None, location: str) -> None:
-        """`path` None: remember for this run only."""
+    def __init__(self, path: Path | None, location: str, writable: bool = True) -> None:
+        """`path` None: remember for this run only; `writable` False: read it, never write it (a dry run)."""
         self.path = path
         self.location = location
+        self.writable = writable
         self._shards = self._load() if path is not None else {}
 
     @classmethod
-    def in_folder(cls, folder: Path, location: str) -> ShardMemory:
+    def in_folder(cls, folder: Path, location: str, writable: bool = True) -> ShardMemory:
         """The memory for `location` (e.g. `hf://datasets/org/name/math`) inside the state folder."""
         digest = hashlib.sha256(location.encode("utf-8")).hexdigest()[:16]
         readable = "".join(c if c.isalnum() or c in "._-" else "_" for c in location.split("://")[-1])[-80:]
-        return cls(folder / "shards" / f"{readable}-{digest}.json", location)
+        return cls(folder / "shards" / f"{readable}-{digest}.json", location, writable)
 
     def recall(self, shard: Shard) -> Known | None:
         """What is known about this shard, if it is the same file (path, content and size)."""
@@ -72,7 +73,7 @@ class ShardMemory:
 
     def save(self) -> None:
         """Write what is known, atomically: a run killed at any moment leaves a whole file."""
-        if self.path is None:
+        if self.path is None or not self.writable:
             return
         document = {
             "format": FORMAT,
@@ -108,7 +109,8 @@ class ShardMemory:
             log.warning(
                 "state %s is not usable (%s); discarded, counting every shard again", self.path, error
             )
-            self.path.unlink(missing_ok=True)
+            if self.writable:
+                self.path.unlink(missing_ok=True)
             return {}
 
 
@@ -143,13 +145,15 @@ class InputTotals:
     An input does not change while its job runs, so a warm run asks only for the input's revision.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, writable: bool = True) -> None:
+        """`writable` False: recall what is remembered, never write (a dry run)."""
         self.path = path
+        self.writable = writable
         self._lock = threading.Lock()
 
     @classmethod
-    def in_folder(cls, folder: Path) -> InputTotals:
-        return cls(folder / "totals.json")
+    def in_folder(cls, folder: Path, writable: bool = True) -> InputTotals:
+        return cls(folder / "totals.json", writable)
 
     def recall(self, key: str, revision: str) -> RememberedTotal | None:
         entry = self._load().get(key)
@@ -161,6 +165,8 @@ class InputTotals:
         return RememberedTotal(documents, source)
 
     def remember(self, key: str, revision: str, total: RememberedTotal) -> None:
+        if not self.writable:
+            return
         with self._lock:
             entries = self._load()
             entries[key] = {"revision": revision, "documents": total.documents, "source": total.source}

@@ -19,16 +19,16 @@ from urllib.parse import quote, urlsplit
 
 import httpx2
 import urllib3
-from huggingface_hub import CommitOperationAdd, HfApi, RepoFile, set_client_factory
+from huggingface_hub import CommitOperationAdd, HfApi, RepoFile
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import build_hf_headers
 from huggingface_hub.utils._http import hf_request_event_hook
 from requests.utils import parse_header_links
 
-from . import __version__
-from .errors import CardConflict, JobError, RateLimited, RepoNotFound, Retryable
+from .. import __version__
+from ..errors import CardConflict, JobError, RateLimited, RepoNotFound, Retryable
+from .dataset import CARD_PATH, Shard, card_text
 from .quota import RateLimits, bucket_of, is_refusal, retry_after
-from .storage import CARD_PATH, Shard, card_text
 from .transport import RETRYABLE_STATUSES, RetryPolicy, Transport, retrying
 
 PATHS_INFO_BATCH = 50
@@ -42,8 +42,9 @@ T = TypeVar("T")
 class HubClient:
     """What every repo of a run shares: endpoint, token, connection pool, rate limits and retry policy.
 
-    Creating one makes `huggingface_hub` (and `datasets`, which uses it) build its shared HTTP
-    client with this one's timeout and rate limits.
+    `huggingface_hub` (and `datasets`, which uses it) send their requests through a shared HTTP
+    client; the command line makes it this one's (`set_client_factory(hub.http_client)`), so that
+    those requests wait for the same rate limits and carry the same timeout.
     """
 
     def __init__(
@@ -65,9 +66,12 @@ class HubClient:
         headers = build_hf_headers(token=token, library_name="progress-card", library_version=__version__)
         self.transport = Transport(self.endpoint, headers, pool_size, timeout, self.retry, self.limits)
         self.timeout = timeout
-        api_timeout = httpx2.Timeout(timeout, connect=min(timeout, 10.0))
-        host = urlsplit(self.endpoint).netloc
-        set_client_factory(lambda: _RateLimitedClient(self.limits, host, api_timeout))
+
+    def http_client(self) -> httpx2.Client:
+        """An HTTP client for `huggingface_hub`'s own requests: with this one's timeout, and every
+        request to the Hub admitted by the run's rate limits (a client factory for the library)."""
+        api_timeout = httpx2.Timeout(self.timeout, connect=min(self.timeout, 10.0))
+        return _RateLimitedClient(self.limits, urlsplit(self.endpoint).netloc, api_timeout)
 
     def __repr__(self) -> str:
         return f"HubClient(endpoint={self.endpoint!r})"

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .atomic import write_atomically
-from .errors import RepoNotFound
-from .storage import CARD_PATH, MAX_CARD_BYTES, Shard, card_text
+from ..atomic import write_atomically
+from ..errors import RepoNotFound
+from .dataset import CARD_PATH, MAX_CARD_BYTES, Shard, card_text
 
 
 @dataclass(frozen=True)

@@ -9,47 +9,11 @@ a relaunch only those not completed).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
+
+from ..model import TaskProgress
 
 EXECUTOR_SIZE_LIMIT = 16 * 1024 * 1024
 RANKS_SIZE_LIMIT = 16 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Launch:
-    """What the cluster says of how the job's tasks run; each value None when it does not say."""
-
-    started_at: datetime | None = None
-    """When the job's first task started running (Slurm's `%S`)."""
-    tasks: int | None = None
-    """The job's number of tasks (`world_size`)."""
-    workers: int | None = None
-    """At most this many tasks run at once; None when they all may."""
-    ranks: frozenset[int] | None = None
-    """The ranks this launch runs: fewer than `tasks` after a relaunch of the unfinished ones."""
-
-
-UNKNOWN_LAUNCH = Launch()
-"""Nothing known of the job's launch: no Slurm, no logging folder."""
-
-
-@dataclass(frozen=True)
-class TaskProgress:
-    done: int
-    total: int | None
-    """None until executor.json can be read."""
-    workers: int | None = None
-    """executor.json's `workers` when it limits the tasks running at once."""
-    ranks: frozenset[int] | None = None
-    """ranks_to_run.json, when it could be read."""
-
-    @property
-    def complete(self) -> bool:
-        return self.total is not None and self.done >= self.total
-
-    def __str__(self) -> str:
-        return f"tasks {self.done}/{self.total if self.total is not None else '?'}"
 
 
 def tasks_total(executor_json: bytes) -> int | None:

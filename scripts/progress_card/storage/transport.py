@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -24,7 +24,7 @@ import requests
 import urllib3
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
-from .errors import JobError, RateLimited, Retryable
+from ..errors import JobError, RateLimited, Retryable
 from .quota import RateLimits, bucket_of, retry_after
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -35,30 +35,26 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How long to keep trying a call that fails for a reason that may pass (5xx, network)."""
+    """How long to keep trying a call that fails for a reason that may pass (5xx, network), and the
+    clock it waits by (tests give one that does not sleep)."""
 
     attempts: int = 6
     total_seconds: float = 120.0
     first_wait: float = 0.5
     max_wait: float = 16.0
     """The longest backoff between attempts; a Retry-After the server asked for is not capped."""
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
 
-def retrying(
-    what: str,
-    attempt: Callable[[], T],
-    policy: RetryPolicy,
-    sleep: Callable[[float], None] | None = None,
-    clock: Callable[[], float] | None = None,
-) -> T:
+def retrying(what: str, attempt: Callable[[], T], policy: RetryPolicy) -> T:
     """Call `attempt` until it succeeds; after the policy's last attempt, fail the job saying why.
 
     The wait before each new attempt is the Retry-After the server asked for, or an exponential
     backoff with jitter capped at `max_wait`; no wait may carry the whole past `total_seconds`.
     A `RateLimited` attempt is repeated at once and not counted: the rate limits did the waiting.
     """
-    sleep = sleep or time.sleep
-    clock = clock or time.monotonic
+    sleep, clock = policy.sleep, policy.clock
     started = clock()
     number = 0
     while True:

@@ -6,46 +6,15 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
-from datetime import datetime
 
-from .errors import FooterError, JobError, NeedMoreBytes, QuotaSpent, StillCounting, Stopped
+from ..errors import FooterError, JobError, NeedMoreBytes, QuotaSpent, StillCounting, Stopped
+from ..model import Arrival, Count, Unreadable
+from .dataset import Shard, Snapshot
 from .footer import MINIMUM_SIZE, TAIL_GUESS, rows_from_tail
+from .memory import Known, ShardMemory
 from .progressbar import footer_progress
-from .state import Known, ShardMemory
-from .storage import Shard, Snapshot
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Unreadable:
-    path: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Arrival:
-    """A shard's documents, when they were committed, and where it is in the repo."""
-
-    at: datetime
-    rows: int
-    path: str = ""
-    """The shard's path in the repo, e.g. `data/00012_00003.parquet`."""
-
-
-@dataclass(frozen=True)
-class Count:
-    documents: int
-    shards: int
-    unreadable: tuple[Unreadable, ...]
-    arrivals: tuple[Arrival, ...]
-    """The readable shards, oldest first: the job's upload history."""
-
-    @property
-    def complete(self) -> bool:
-        """Every listed shard was read."""
-        return not self.unreadable
 
 
 CHECKPOINT_EVERY = 250

@@ -8,48 +8,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
-from enum import Enum
+from dataclasses import replace
 
-from ..errors import SshConfigError
-from .login import Login
-from .questions import Answer, Watched, ask, asks_cluster, on_cluster, unknown
-from .slurm import JobState, Liveness, Pending
-from .ssh import SshClient
-from .stats import Presence, StatsProbe, probe_url
-from .tasks import Launch, TaskProgress, probe_folder_url
-
-
-class Outcome(str, Enum):
-    COMPLETED = "completed"
-    STOPPED = "stopped"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """`outcome` None: the job is still running (or we cannot tell, and `warning` says why)."""
-
-    outcome: Outcome | None = None
-    reason: str = ""
-    warning: str | None = None
-    stats: bytes | None = None
-    tasks: TaskProgress | None = None
-    """Tasks done in datatrove's logging folder, when the job has one and it could be read."""
-    started_at: datetime | None = None
-    """When Slurm started the job's first task, when it says."""
-    pending: Pending | None = None
-    """Why the job waits in the queue, while nothing of it runs."""
-
-    @property
-    def launch(self) -> Launch:
-        """How the job's tasks run, as far as the cluster says."""
-        tasks = self.tasks or TaskProgress(0, None)
-        return Launch(self.started_at, tasks.total, tasks.workers, tasks.ranks)
-
-
-RUNNING = Verdict()
+from ..errors import SshConfigError, StatsFormatError
+from ..model import RUNNING, Outcome, TaskProgress, Verdict
+from .logging_folder import probe_folder_url
+from .slurm import (
+    Answer,
+    JobState,
+    Liveness,
+    Login,
+    SshClient,
+    Watched,
+    ask,
+    asks_cluster,
+    on_cluster,
+    unknown,
+)
+from .stats import Presence, StatsProbe, final_figures, probe_url
 
 
 def decide(
@@ -66,7 +42,11 @@ def decide(
     """
     who, are = slurm_jobs(job_ids), "are" if len(job_ids) > 1 else "is"
     if stats is not None and stats.presence is Presence.FOUND:
-        return Verdict(Outcome.COMPLETED, "stats.json found", stats=stats.content)
+        try:
+            figures = final_figures(stats.content) if stats.content is not None else None
+        except StatsFormatError as error:  # the merge job may still be writing it
+            return Verdict(warning=f"{error}; it may still be being written, looking again next run")
+        return Verdict(Outcome.COMPLETED, "stats.json found", figures=figures)
     if stats is not None and stats.presence is Presence.UNKNOWN:
         return Verdict(warning=f"cannot tell whether stats.json exists: {stats.detail}")
     if slurm is None:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 
-from ..schema import pattern
+from ...model import Pending
+from ...schema import pattern
 
 # `%i` is the job id (array tasks as 123_4 or 123_[5-9%2]), `%T` the state in full, `%S` when the
 # task started (for a pending one: when Slurm expects it to, or N/A), `%V` when it was submitted
@@ -82,20 +83,6 @@ class Liveness(Enum):
     GONE = "gone"
     """No longer known to squeue."""
     UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class Pending:
-    """Every task still to run is waiting in the queue, none running."""
-
-    reason: str
-    """Slurm's reason: Priority, Resources, JobHeldUser, BeginTime (just requeued)..."""
-    since: datetime | None
-    """When it was submitted or requeued."""
-
-    @property
-    def never_starts(self) -> bool:
-        return self.reason == NEVER_STARTS
 
 
 @dataclass(frozen=True)
@@ -186,7 +173,8 @@ def _pending(alive: list[_Line]) -> Pending | None:
     if any(row.state != "PENDING" for row in alive):
         return None
     first = min(alive, key=lambda row: row.submitted or datetime.max.replace(tzinfo=timezone.utc))
-    return Pending(first.reason.strip("()"), first.submitted)
+    reason = first.reason.strip("()")
+    return Pending(reason, first.submitted, never_starts=reason == NEVER_STARTS)
 
 
 def _time(text: str) -> datetime | None:

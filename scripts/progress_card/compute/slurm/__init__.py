@@ -1,0 +1,25 @@
+"""Slurm: the login node (over SSH, or this machine), the questions script asked there, and `squeue`'s
+answer read as a job's state."""
+
+from .login import LOCAL, LocalLogin, Login
+from .script import Answer, Watched, ask, asks_cluster, on_cluster, unknown
+from .squeue import JobState, Liveness, valid_job_id
+from .ssh import DEFAULT_KEY_ENV, SshClient, SshSettings
+
+__all__ = [
+    "DEFAULT_KEY_ENV",
+    "LOCAL",
+    "Answer",
+    "JobState",
+    "Liveness",
+    "LocalLogin",
+    "Login",
+    "SshClient",
+    "SshSettings",
+    "Watched",
+    "ask",
+    "asks_cluster",
+    "on_cluster",
+    "unknown",
+    "valid_job_id",
+]
