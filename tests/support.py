@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from textwrap import dedent
@@ -177,19 +178,20 @@ def update_at(
     state: Path | None = None,
     status_dir: Path | None = None,
     audience: Audience | None = None,
+    only: Sequence[str] = (),
     **options: Any,
 ) -> Report:
     """One update through the core with the clock at `now`: the real clients `update` builds, on the
     loopback servers, and a state folder beside the manifest unless `state` says where. With
-    `status_dir`, the status page; with `audience`, incident issues and notifications."""
+    `status_dir`, the status page; with `audience`, incident issues and notifications; with `only`,
+    those jobs alone. `options` are the run's `Options` (dry_run, allow_decrease, refresh_after...)."""
     manifest = load_manifest(jobs)
     chosen = Options(now, **options)
     state = state or jobs.parent / "state"
+    selected = manifest.select(only)
     with SshClient() as ssh:
-        wired = services(
-            manifest, manifest.jobs, hub or hub_client(), ssh, state, chosen, status_dir, audience
-        )
-        return update_core(manifest.jobs, wired, chosen)
+        wired = services(manifest, selected, hub or hub_client(), ssh, state, chosen, status_dir, audience)
+        return update_core(selected, wired, chosen)
 
 
 def said(report: Report) -> str:
