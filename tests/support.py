@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from textwrap import dedent
@@ -23,8 +24,11 @@ from progress_card.compute import SshClient
 from progress_card.manifest import Job, load_manifest
 from progress_card.model import RUNNING, Arrival, Eta, Verdict
 from progress_card.options import Options
+from progress_card.plan import Plan
 from progress_card.progress import Progress, card_spec
 from progress_card.report import Report
+from progress_card.run import Services
+from progress_card.run import plan as plan_core
 from progress_card.run import update as update_core
 from progress_card.storage import HubClient, HubDataset
 from progress_card.storage.quota import RateLimits
@@ -185,13 +189,37 @@ def update_at(
     loopback servers, and a state folder beside the manifest unless `state` says where. With
     `status_dir`, the status page; with `audience`, incident issues and notifications; with `only`,
     those jobs alone. `options` are the run's `Options` (dry_run, allow_decrease, refresh_after...)."""
-    manifest = load_manifest(jobs)
     chosen = Options(now, **options)
-    state = state or jobs.parent / "state"
+    with _wired(jobs, chosen, hub, state, status_dir, audience, only) as (selected, wired):
+        return update_core(selected, wired, chosen)
+
+
+def plan_at(jobs: Path, now: datetime, *, state: Path | None = None, **options: Any) -> Plan:
+    """The plan an update at `now` works out (what a dry run prints), with the same clients."""
+    chosen = Options(now, **options)
+    with _wired(jobs, chosen, None, state, None, None, ()) as (selected, wired):
+        return plan_core(selected, wired, chosen)
+
+
+@contextmanager
+def _wired(
+    jobs: Path,
+    options: Options,
+    hub: HubClient | None,
+    state: Path | None,
+    status_dir: Path | None,
+    audience: Audience | None,
+    only: Sequence[str],
+) -> Iterator[tuple[tuple[Job, ...], Services]]:
+    """The manifest's selected jobs and the services `update` builds for them."""
+    manifest = load_manifest(jobs)
     selected = manifest.select(only)
     with SshClient() as ssh:
-        wired = services(manifest, selected, hub or hub_client(), ssh, state, chosen, status_dir, audience)
-        return update_core(selected, wired, chosen)
+        folder = state or jobs.parent / "state"
+        yield (
+            selected,
+            services(manifest, selected, hub or hub_client(), ssh, folder, options, status_dir, audience),
+        )
 
 
 def said(report: Report) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
@@ -68,6 +69,7 @@ class RequestLog(Generic[R]):
 
     def __init__(self, log_file: Path | None = None) -> None:
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # notified whenever a record is added
         self._records: list[R] = []
         self._log_file = log_file
 
@@ -79,6 +81,19 @@ class RequestLog(Generic[R]):
                 target = record.path + ("?" + record.query if record.query else "")
                 with self._log_file.open("a", encoding="utf-8") as f:
                     f.write(f"{record.method} {target} {record.status}\n")
+            self._changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[R]], bool], timeout: float) -> bool:
+        """Block until ``predicate(records so far)`` holds: checked now, then each time a record is added
+        (or ``wake`` is called), never by polling. False when ``timeout`` seconds passed first. The predicate
+        runs under the log's lock: it reads the list it is given, never ``snapshot`` (that would deadlock)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(list(self._records)), timeout)
+
+    def wake(self) -> None:
+        """Have ``wait_for`` check its predicate again now (for one that looks at more than the records)."""
+        with self._changed:
+            self._changed.notify_all()
 
     def snapshot(self) -> list[R]:
         """A copy of the records so far."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -208,6 +209,16 @@ class HubSim:
     def requests(self) -> list[RequestRecord]:
         """A copy of the requests served since the last reset."""
         return self.log.snapshot()
+
+    def wait_for(self, predicate: Callable[[list[RequestRecord]], bool], timeout: float = 30.0) -> bool:
+        """Block until ``predicate(requests so far)`` holds, checked each time a request is recorded (before
+        it is answered) and on ``wake``; False when ``timeout`` seconds passed first. The predicate reads the
+        list it is given, not ``requests`` (it runs under the request log's lock)."""
+        return self.log.wait_for(predicate, timeout)
+
+    def wake(self) -> None:
+        """Have ``wait_for`` check its predicate again now, e.g. when it also looks at a process having ended."""
+        self.log.wake()
 
     def clear_requests(self) -> None:
         """Forget the requests served so far."""

@@ -1,4 +1,5 @@
-"""The ETA scenarios end to end: shards back-dated on the Hub simulator, `progress-card update` run once."""
+"""The ETA scenarios end to end: shards back-dated on the Hub simulator, one update run at the scenario's
+`now` (at the real clock's for a job running on the loopback Slurm, whose times are real)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from progress_card.model import Arrival
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
 from tests.scenarios import NOW, Scenario, parallel_scenarios, scenarios
-from tests.support import card, ssh_settings, update, update_at, write_manifest, write_shard
+from tests.support import card, said, ssh_settings, update_at, write_manifest, write_shard
 
 TOLERANCE = {
     "constant rate for 10 h, seen at hour 10": 0.10,
@@ -44,16 +45,16 @@ def card_lines(hub: HubSim) -> list[str]:
 
 @pytest.mark.parametrize("name", list(TOLERANCE), ids=["constant", "warm-up", "restart-gap", "rate-doubled"])
 def test_the_first_look_gives_an_eta_within_tolerance(hub: HubSim, tmp_path: Path, name: str) -> None:
-    [scenario] = [s for s in scenarios(datetime.now(timezone.utc)) if s.name == name]
+    [scenario] = [s for s in scenarios(NOW) if s.name == name]
     assert scenario.truth is not None
     upload(hub, scenario)
     jobs = write_manifest(tmp_path, f"jobs: [{{name: gen, repo: acme/gen, total: {scenario.total}}}]")
 
-    result = update(jobs)
+    report = update_at(jobs, scenario.now)
 
-    assert result.exit_code == 0, result.stderr
-    error = abs(remaining(result.stderr.splitlines()[-1]) - scenario.truth) / scenario.truth
-    assert error <= TOLERANCE[name], result.stderr
+    assert report.exit_code == 0, said(report)
+    error = abs(remaining(said(report).splitlines()[-1]) - scenario.truth) / scenario.truth
+    assert error <= TOLERANCE[name], said(report)
     progress, rate = card_lines(hub)
     assert progress.startswith("**default**: [") and " remaining • 📅 " in progress
     assert rate.startswith("<!-- progress-card:rate default -->≈ ")
@@ -72,31 +73,31 @@ PARALLEL_TOLERANCE = {
 def test_a_parallel_job_seen_for_the_first_time_gets_an_eta_within_its_target(
     hub: HubSim, tmp_path: Path, name: str
 ) -> None:
-    [scenario] = [s for s in parallel_scenarios(datetime.now(timezone.utc)) if s.name == name]
+    [scenario] = [s for s in parallel_scenarios(NOW) if s.name == name]
     assert scenario.truth is not None and scenario.rate is not None
     upload(hub, scenario)
     jobs = write_manifest(tmp_path, f"jobs: [{{name: gen, repo: acme/gen, total: {scenario.total}}}]")
 
-    result = update(jobs)
+    report = update_at(jobs, scenario.now)
 
-    assert result.exit_code == 0, result.stderr
-    summary = result.stderr.splitlines()[-1]
+    assert report.exit_code == 0, said(report)
+    summary = said(report).splitlines()[-1]
     assert "no new shards" not in summary
     error = abs(remaining(summary) - scenario.truth) / scenario.truth
-    assert error <= PARALLEL_TOLERANCE[name], result.stderr
+    assert error <= PARALLEL_TOLERANCE[name], said(report)
     _, rate = card_lines(hub)
     shown = int(re.sub(r"[^0-9]", "", rate.split("≈ ", 1)[1].split(" docs/h", 1)[0].split(" (")[0]))
     assert abs(shown - scenario.rate) / scenario.rate <= 0.25
 
 
 def test_after_the_first_wave_the_card_says_it_is_still_estimating(hub: HubSim, tmp_path: Path) -> None:
-    [scenario] = [s for s in parallel_scenarios(datetime.now(timezone.utc)) if s.name == FIRST_WAVE]
+    [scenario] = [s for s in parallel_scenarios(NOW) if s.name == FIRST_WAVE]
     upload(hub, scenario)
     jobs = write_manifest(tmp_path, f"jobs: [{{name: gen, repo: acme/gen, total: {scenario.total}}}]")
 
-    result = update(jobs)
+    report = update_at(jobs, scenario.now)
 
-    assert result.exit_code == 0, result.stderr
+    assert report.exit_code == 0, said(report)
     assert (scenario.done, scenario.total) == (3_200, 64_000)  # one chunk from each of the 64 tasks
     assert card_lines(hub) == [
         "**default**: [●○○○○○○○○○○○○○○○○○○○] 5% • 3,200/64,000 docs<br>⏱️ estimating time remaining..."
@@ -107,24 +108,25 @@ def test_after_the_first_wave_the_card_says_it_is_still_estimating(hub: HubSim, 
 def test_a_running_job_without_new_shards_for_hours_is_reported_stalled(
     hub: HubSim, tmp_path: Path, cluster: LoopbackCluster
 ) -> None:
-    [scenario] = [s for s in scenarios(datetime.now(timezone.utc)) if s.truth is None]
-    upload(hub, scenario)
     job = cluster.sbatch(wrap="sleep 120")
     try:
         cluster.wait_for(job, {"RUNNING"})
+        now = datetime.now(timezone.utc)  # Slurm's clock: the job started moments ago
+        [scenario] = [s for s in scenarios(now) if s.truth is None]
+        upload(hub, scenario)
         ssh = ssh_settings(cluster)
         jobs = write_manifest(
             tmp_path,
             f"jobs: [{{name: gen, repo: acme/gen, total: {scenario.total}, slurm_job_id: {job}, ssh: {ssh}}}]",
         )
 
-        result = update(jobs)
+        report = update_at(jobs, now)
     finally:
         cluster.scancel(job)
 
-    assert result.exit_code == 0, result.stderr
+    assert report.exit_code == 0, said(report)
     last_upload = scenario.arrivals[-1].at.strftime("%b %d %Y, %H:%M UTC")
-    summary = result.stderr.splitlines()[-1]
+    summary = said(report).splitlines()[-1]
     assert "ETA" not in summary
     assert f"no new shards since {last_upload} (more than 1h without one)" in summary
     assert card_lines(hub)[0].endswith(f"<br>⚠️ no new shards since {last_upload}")

@@ -1,4 +1,6 @@
-"""Finish detection against a real sshd and a real Slurm on loopback, through `progress-card update`."""
+"""Finish detection against a real sshd and a real Slurm on loopback, through one update of the core.
+
+Slurm's times are the real clock's, so each update's `now` is the real clock's at the moment it runs."""
 
 from __future__ import annotations
 
@@ -7,22 +9,24 @@ import json
 import shlex
 import subprocess
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 
 from progress_card.compute import FinishDetector, SshClient
 from progress_card.manifest import load_manifest
 from progress_card.model import Launch
+from progress_card.report import Report
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
 from tests.support import (
     card,
     datatrove_stats,
     progress_line,
+    said,
     ssh_settings,
-    update,
+    update_at,
     write_manifest,
     write_shard,
 )
@@ -54,8 +58,9 @@ BOTH_WAYS = pytest.mark.parametrize("login", ["ssh", "local"])
 """A finishing rule holds the same over SSH and with `ssh: local` on the login node itself."""
 
 
-def last_line(result: Result) -> str:
-    return result.stderr.splitlines()[-1]
+def last_line(report: Report) -> str:
+    """The last job's summary line."""
+    return said(report).splitlines()[-1]
 
 
 def card_line(hub: HubSim, config: str) -> str:
@@ -85,10 +90,10 @@ def test_a_running_array_job_keeps_its_progress_card(
         jobs = jobs_file(tmp_path, cluster, f"  - name: gen\n    slurm_job_id: {job}", login=login)
         before = jobs.read_text()
 
-        result = update(jobs)
+        report = update_at(jobs, datetime.now(timezone.utc))
 
-        assert result.exit_code == 0, result.stderr
-        assert last_line(result).startswith("gen: 63/100 docs (63%), ETA ")
+        assert report.exit_code == 0, said(report)
+        assert last_line(report).startswith("gen: 63/100 docs (63%), ETA ")
         assert "⏱️" in card_line(hub, "default")
         assert jobs.read_text() == before
     finally:
@@ -109,12 +114,12 @@ def test_a_job_that_left_the_queue_without_stats_has_stopped(
     )
     before = jobs.read_text()
 
-    result = update(jobs)
+    report = update_at(jobs, datetime.now(timezone.utc))
 
-    assert result.exit_code == 0, result.stderr
+    assert report.exit_code == 0, said(report)
     reason = f"Slurm job {job} is no longer in the queue without stats.json"
     assert (
-        last_line(result)
+        last_line(report)
         == f"gen: 63/100 docs (63%), stopped ({reason}), card pushed, marked stopped in jobs.yaml"
     )
     assert card_line(hub, "default") == (
@@ -147,10 +152,10 @@ def test_a_job_that_wrote_stats_json_has_completed_even_with_an_awkward_path(
         login=login,
     )
 
-    result = update(jobs)
+    report = update_at(jobs, datetime.now(timezone.utc))
 
-    assert result.exit_code == 0, result.stderr
-    assert last_line(result) == (
+    assert report.exit_code == 0, said(report)
+    assert last_line(report) == (
         "gen: 63/100 docs (63%), completed (stats.json found), card pushed, marked completed in jobs.yaml"
     )
     card = (hub.repo_dir("acme/gen") / "README.md").read_text()
@@ -176,11 +181,11 @@ def test_a_cancelled_job_has_failed_with_its_slurm_state(
         login=login,
     )
 
-    result = update(jobs)
+    report = update_at(jobs, datetime.now(timezone.utc))
 
-    assert result.exit_code == 0, result.stderr
+    assert report.exit_code == 0, said(report)
     reason = f"Slurm job {job} ended (CANCELLED) without stats.json"
-    assert last_line(result).startswith(
+    assert last_line(report).startswith(
         f"gen: 63/100 docs (63%), failed ({reason}), card pushed, marked failed"
     )
     assert card_line(hub, "default").endswith(f"<br>⚠️ stopped at 63%: {reason}")
@@ -191,8 +196,8 @@ def test_a_job_id_that_never_existed_is_gone(
     cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path, login: str
 ) -> None:
     jobs = jobs_file(tmp_path, cluster, "  - name: gen\n    slurm_job_id: 987654", login=login)
-    result = update(jobs)
-    assert last_line(result).startswith(
+    report = update_at(jobs, datetime.now(timezone.utc))
+    assert last_line(report).startswith(
         "gen: 63/100 docs (63%), stopped (Slurm job 987654 is no longer in the queue)"
     )
     assert "outcome: stopped" in jobs.read_text()
@@ -208,13 +213,13 @@ def test_an_unknown_host_key_is_refused_and_nothing_is_marked(
     jobs = jobs_file(tmp_path, cluster, "  - name: gen\n    slurm_job_id: 987654", known_hosts=wrong)
     before = jobs.read_text()
 
-    result = update(jobs)
+    report = update_at(jobs, datetime.now(timezone.utc))
 
-    assert result.exit_code == 0, result.stderr
-    assert "gen: 63/100 docs (63%), ETA" in last_line(result)
+    assert report.exit_code == 0, said(report)
+    assert "gen: 63/100 docs (63%), ETA" in last_line(report)
     assert (
         f"the host key of root@{cluster.host}:{cluster.port} has changed: refusing to connect"
-        in last_line(result)
+        in last_line(report)
     )
     assert jobs.read_text() == before
 
@@ -225,10 +230,10 @@ def test_a_host_missing_from_known_hosts_is_refused(
     empty = tmp_path / "known_hosts"
     empty.write_text("")
     jobs = jobs_file(tmp_path, cluster, "  - name: gen\n    slurm_job_id: 987654", known_hosts=empty)
-    result = update(jobs)
+    report = update_at(jobs, datetime.now(timezone.utc))
     assert (
         f"the host key of root@{cluster.host}:{cluster.port} is not in known_hosts: refusing to connect"
-        in last_line(result)
+        in last_line(report)
     )
     assert "finished" not in jobs.read_text()
 
@@ -239,13 +244,13 @@ def test_a_stopped_sshd_leaves_the_job_active_with_a_warning(
     jobs = jobs_file(tmp_path, cluster, "  - name: gen\n    slurm_job_id: 987654")
     cluster.stop_sshd()
     try:
-        result = update(jobs)
+        report = update_at(jobs, datetime.now(timezone.utc))
     finally:
         cluster.start_sshd()
-    assert result.exit_code == 0, result.stderr
+    assert report.exit_code == 0, said(report)
     assert (
         f"cannot tell whether Slurm job 987654 is alive: cannot reach root@{cluster.host}:{cluster.port}"
-        in last_line(result)
+        in last_line(report)
     )
     assert "finished" not in jobs.read_text()
 
@@ -265,11 +270,11 @@ def test_jobs_on_the_same_host_share_one_connection(
         )
         connections = cluster.accepted_connections()
 
-        result = update(jobs)
+        report = update_at(jobs, datetime.now(timezone.utc))
 
-        assert result.exit_code == 0, result.stderr
+        assert report.exit_code == 0, said(report)
         assert cluster.accepted_connections() == connections + 1
-        lines = result.stderr.splitlines()[-2:]
+        lines = said(report).splitlines()[-2:]
         assert lines[0].startswith("math: 5/100 docs (5%)") and "marked" not in lines[0]
         assert lines[1].startswith("code: 7/100 docs (7%), stopped (")
     finally:
@@ -288,9 +293,9 @@ def test_key_and_host_keys_from_the_environment_are_written_privately_and_remove
     )
     leftovers = set(Path(tempfile.gettempdir()).glob("progress-card-ssh-*"))
 
-    result = update(jobs)
+    report = update_at(jobs, datetime.now(timezone.utc))
 
-    assert "stopped (Slurm job 987654 is no longer in the queue)" in last_line(result)
+    assert "stopped (Slurm job 987654 is no longer in the queue)" in last_line(report)
     assert set(Path(tempfile.gettempdir()).glob("progress-card-ssh-*")) == leftovers
 
 
@@ -305,9 +310,9 @@ def test_a_login_node_behind_a_bastion_is_reached_through_it(
     )
     connections = cluster.accepted_connections()
 
-    result = update(jobs)
+    report = update_at(jobs, datetime.now(timezone.utc))
 
-    assert "stopped (Slurm job 987654 is no longer in the queue)" in last_line(result)
+    assert "stopped (Slurm job 987654 is no longer in the queue)" in last_line(report)
     assert cluster.accepted_connections() == connections + 2  # the bastion, then the login node
 
 
@@ -329,12 +334,12 @@ def test_tasks_done_are_read_from_the_logging_folder_on_the_cluster(
             f"  - name: gen\n    slurm_job_id: {job}\n    logging_dir: {json.dumps(str(logs))}",
             login=login,
         )
-        result = update(jobs)
+        report = update_at(jobs, datetime.now(timezone.utc))
     finally:
         cluster.scancel(job)
 
-    assert result.exit_code == 0, result.stderr
-    assert last_line(result).startswith("gen: 63/100 docs (63%), tasks 3/8, ETA ")
+    assert report.exit_code == 0, said(report)
+    assert last_line(report).startswith("gen: 63/100 docs (63%), tasks 3/8, ETA ")
     assert "63% • 63/100 docs • tasks 3/8<br>⏱️ " in card_line(hub, "default")
 
 

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
-import time
+import logging
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+import pytest
 
 from progress_card.manifest import load_manifest
 from tests.hubsim import HubSim
-from tests.support import card, datatrove_stats, update, write_manifest, write_shard
+from tests.support import card, datatrove_stats, said, update_at, write_manifest, write_shard
+
+MINUTE = timedelta(minutes=1)
 
 
 def test_stats_json_at_a_url_completes_the_job_with_its_figures_then_it_is_skipped(
     hub: HubSim, tmp_path: Path
 ) -> None:
+    now = datetime.now(timezone.utc)
     for index in range(4):
         write_shard(
-            hub.repo_dir("acme/gen") / "data" / f"{index}.parquet", 10, time.time() - 3600 * (4 - index)
+            hub.repo_dir("acme/gen") / "data" / f"{index}.parquet", 10, now.timestamp() - 3600 * (4 - index)
         )
     stats = tmp_path / "logs" / "stats.json"
     jobs = write_manifest(
@@ -30,17 +36,17 @@ def test_stats_json_at_a_url_completes_the_job_with_its_figures_then_it_is_skipp
             stats_path: "file://{stats}"
         """,
     )
-    running = update(jobs)
-    assert running.exit_code == 0, running.stderr
-    assert "ETA" in running.stderr.splitlines()[-1]
+    running = update_at(jobs, now)
+    assert running.exit_code == 0, said(running)
+    assert "ETA" in said(running).splitlines()[-1]
 
     stats.parent.mkdir()
     stats.write_text(datatrove_stats(40))
     original = jobs.read_text()
-    done = update(jobs)
+    done = update_at(jobs, now + MINUTE)
 
-    assert done.exit_code == 0, done.stderr
-    assert done.stderr.splitlines()[-1] == (
+    assert done.exit_code == 0, said(done)
+    assert said(done).splitlines()[-1] == (
         "gen: 40/50 docs (80%), completed (stats.json found), card pushed, marked completed in jobs.yaml"
     )
     card = (hub.repo_dir("acme/gen") / "README.md").read_text()
@@ -56,14 +62,14 @@ def test_stats_json_at_a_url_completes_the_job_with_its_figures_then_it_is_skipp
 
     commits = len(hub.commits("acme/gen"))
     hub.clear_requests()
-    again = update(jobs, "--only", "gen")
+    again = update_at(jobs, now + 2 * MINUTE, only=["gen"])
     assert again.exit_code == 0
-    assert again.stderr.splitlines()[-1].startswith("gen: already finished (completed at ")
+    assert said(again).splitlines()[-1].startswith("gen: already finished (completed at ")
     assert hub.requests == [] and len(hub.commits("acme/gen")) == commits
 
     # Deleting the keys by hand follows the job again.
     jobs.write_text(original)
-    assert "marked completed in jobs.yaml" in update(jobs).stderr
+    assert "marked completed in jobs.yaml" in said(update_at(jobs, now + 3 * MINUTE))
 
 
 def test_a_stats_file_that_is_not_json_yet_completes_nothing(hub: HubSim, tmp_path: Path) -> None:
@@ -73,13 +79,13 @@ def test_a_stats_file_that_is_not_json_yet_completes_nothing(hub: HubSim, tmp_pa
     jobs = write_manifest(
         tmp_path, f'jobs: [{{name: gen, repo: acme/gen, total: 40, stats_path: "file://{stats}"}}]'
     )
-    result = update(jobs)
-    assert result.exit_code == 0
-    assert "stats.json is not valid JSON" in result.stderr.splitlines()[-1]
+    report = update_at(jobs, datetime.now(timezone.utc))
+    assert report.exit_code == 0
+    assert "stats.json is not valid JSON" in said(report).splitlines()[-1]
     assert "finished" not in jobs.read_text()
 
 
-def test_dry_run_says_it_would_mark_and_writes_nothing(hub: HubSim, tmp_path: Path) -> None:
+def test_a_dry_run_says_it_would_mark_and_writes_nothing(hub: HubSim, tmp_path: Path) -> None:
     write_shard(hub.repo_dir("acme/gen") / "data" / "0.parquet", 40)
     stats = tmp_path / "stats.json"
     stats.write_text(datatrove_stats(40))
@@ -87,10 +93,12 @@ def test_dry_run_says_it_would_mark_and_writes_nothing(hub: HubSim, tmp_path: Pa
         tmp_path, f'jobs: [{{name: gen, repo: acme/gen, total: 40, stats_path: "file://{stats}"}}]'
     )
     before = jobs.read_text()
-    result = update(jobs, "--dry-run")
-    assert result.exit_code == 0
-    assert result.stderr.splitlines()[-1].endswith("dry run, nothing pushed, would be marked finished")
-    assert "+**default**: [●●●●●●●●●●●●●●●●●●●●] 100% • 40/40 docs<br>✅ Complete" in result.stdout
+    report = update_at(jobs, datetime.now(timezone.utc), dry_run=True)
+    assert report.exit_code == 0
+    [row] = report.jobs
+    assert row.summary().endswith("dry run, nothing pushed, would be marked finished")
+    assert row.progress is not None
+    assert row.progress.line == "**default**: [●●●●●●●●●●●●●●●●●●●●] 100% • 40/40 docs<br>✅ Complete"
     assert jobs.read_text() == before and hub.commits("acme/gen") == []
 
 
@@ -99,12 +107,12 @@ def test_stats_json_on_the_hub_is_read_through_hf_urls(hub: HubSim, tmp_path: Pa
     url = "hf://datasets/acme/gen-logs/run-1/stats.json"
     jobs = write_manifest(tmp_path, f'jobs: [{{name: gen, repo: acme/gen, total: 50, stats_path: "{url}"}}]')
     hub.create_repo("acme/gen-logs")
-    assert "ETA" in update(jobs).stderr.splitlines()[-1]
+    now = datetime.now(timezone.utc)
+    assert "ETA" in said(update_at(jobs, now)).splitlines()[-1]
 
     hub.put_file("acme/gen-logs", "run-1/stats.json", datatrove_stats(40))
-    assert (
-        update(jobs).stderr.splitlines()[-1].startswith("gen: 40/50 docs (80%), completed (stats.json found)")
-    )
+    done = said(update_at(jobs, now + MINUTE)).splitlines()[-1]
+    assert done.startswith("gen: 40/50 docs (80%), completed (stats.json found)")
 
 
 def test_task_progress_from_a_logging_folder_url(hub: HubSim, tmp_path: Path) -> None:
@@ -118,20 +126,20 @@ def test_task_progress_from_a_logging_folder_url(hub: HubSim, tmp_path: Path) ->
         tmp_path, f'jobs: [{{name: gen, repo: acme/gen, total: 50, logging_dir: "file://{logs}"}}]'
     )
 
-    waiting = update(jobs)
+    now = datetime.now(timezone.utc)
+    waiting = update_at(jobs, now)
 
-    assert waiting.stderr.splitlines()[-1].startswith("gen: 50/50 docs (100%), tasks 3/4, ")
+    assert said(waiting).splitlines()[-1].startswith("gen: 50/50 docs (100%), tasks 3/4, ")
     card = (hub.repo_dir("acme/gen") / "README.md").read_text()
     assert "100% • 50/50 docs • tasks 3/4<br>⏱️ waiting for the last tasks (3/4 done)" in card
     assert "finished" not in jobs.read_text()
 
     (logs / "completions" / "00003").touch()
     (logs / "stats.json").write_text(datatrove_stats(40))  # stats_path defaults to the folder's stats.json
-    done = update(jobs)
+    done = update_at(jobs, now + MINUTE)
 
-    assert done.stderr.splitlines()[-1].startswith(
-        "gen: 50/50 docs (100%), tasks 4/4, completed (stats.json found)"
-    )
+    summary = said(done).splitlines()[-1]
+    assert summary.startswith("gen: 50/50 docs (100%), tasks 4/4, completed (stats.json found)")
     assert (
         "100% • 50/50 docs • tasks 4/4<br>✅ Complete" in (hub.repo_dir("acme/gen") / "README.md").read_text()
     )
@@ -147,15 +155,18 @@ def test_a_finished_job_whose_repo_does_not_exist_is_not_marked_and_the_repo_is_
     )
     before = jobs.read_text()
 
-    result = update(jobs, env={"GITHUB_ACTIONS": "true"})
+    report = update_at(jobs, datetime.now(timezone.utc))
 
-    assert result.exit_code == 0
+    assert report.exit_code == 0
     assert jobs.read_text() == before  # no card shows its final numbers: not finished for us yet
-    annotation = next(line for line in result.stdout.splitlines() if line.startswith("::warning"))
-    assert "acme/typo not found" in annotation and "check the repo's name in jobs.yaml" in annotation
+    warning = report.jobs[0].warnings[0]  # the workflow shows it as an annotation
+    assert "acme/typo not found" in warning and "check the repo's name in jobs.yaml" in warning
 
 
-def test_a_stats_json_still_being_written_keeps_the_tasks_on_the_card(hub: HubSim, tmp_path: Path) -> None:
+def test_a_stats_json_still_being_written_keeps_the_tasks_on_the_card(
+    hub: HubSim, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="progress_card")
     write_shard(hub.repo_dir("acme/gen") / "data" / "0.parquet", 50)
     logs = tmp_path / "logs"
     (logs / "completions").mkdir(parents=True)
@@ -167,10 +178,11 @@ def test_a_stats_json_still_being_written_keeps_the_tasks_on_the_card(hub: HubSi
         tmp_path, f'jobs: [{{name: gen, repo: acme/gen, total: 50, logging_dir: "file://{logs}"}}]'
     )
 
-    result = update(jobs)
+    report = update_at(jobs, datetime.now(timezone.utc))
 
-    assert result.exit_code == 0
-    assert "tasks 4/4" in result.stderr.splitlines()[-1] and "stats.json is not valid JSON" in result.stderr
+    assert report.exit_code == 0
+    assert "tasks 4/4" in said(report).splitlines()[-1]
+    assert "stats.json is not valid JSON" in said(report) + caplog.text
     assert "50/50 docs • tasks 4/4<br>" in card(hub)
     assert "finished" not in jobs.read_text()
 
@@ -189,8 +201,8 @@ def test_jobs_finishing_in_repos_updated_side_by_side_are_all_marked(hub: HubSim
         ),
     )
 
-    result = update(jobs)
+    report = update_at(jobs, datetime.now(timezone.utc))
 
-    assert result.exit_code == 0, result.stderr
+    assert report.exit_code == 0, said(report)
     marked = {job.name for job in load_manifest(jobs).jobs if job.finished is not None}
     assert marked == set(names)  # no mark lost to another repo's edit of the same file

@@ -9,7 +9,7 @@ import re
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -52,42 +52,68 @@ def check_state(folder: Path) -> None:
 
 
 def test_sigkill_while_marking_never_leaves_half_a_file(tmp_path: Path) -> None:
-    """Kill a process that keeps marking jobs and saving state, at random moments, many times."""
+    """Kill a process that keeps marking jobs and saving state, during its k-th file write, for many k."""
     driver = """
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+import progress_card.editing, progress_card.storage.memory
 from progress_card.editing import Mark, mark_file
 from progress_card.storage.memory import Known, ShardMemory
 from progress_card.storage import Shard
+
+def reported(write):
+    def write_reporting(path, data):
+        print("writing", path.name, flush=True)  # the test kills once it has read as many lines as it chose
+        write(path, data)
+    return write_reporting
+
+for module in (progress_card.editing, progress_card.storage.memory):
+    module.write_atomically = reported(module.write_atomically)
 jobs, state = Path(sys.argv[1]), Path(sys.argv[2])
 memory = ShardMemory.in_folder(state, "file:///data")
 shards = [Shard(f"data/{i}.parquet", i, f"id-{i}") for i in range(400)]
 print("ready", flush=True)
+sys.stdin.readline()  # started ahead of its turn: waits for the test's go
 for index in range(20):
     mark_file(jobs, [Mark(f"job{index}", "completed", datetime.now(timezone.utc), index)])
     for shard in shards[: 200 + index]:
         memory.learn(shard, Known(index, None))
     memory.save()
 """
+    writes = 40  # the driver writes jobs.yaml, then its state file, 20 times
+    kill_points = 40
     rng = random.Random(7)
-    outcomes = []
-    for kill_point in range(40):
+
+    def start(kill_point: int) -> tuple[subprocess.Popen[bytes], Path, str]:
         folder = tmp_path / f"run{kill_point}"
         folder.mkdir()
         jobs = completed_jobs(folder, 20)
-        original = jobs.read_text()
         process = subprocess.Popen(
             [sys.executable, "-c", driver, str(jobs), str(folder / "state")],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=environment(),
         )
-        assert process.stdout is not None and process.stdout.readline() == b"ready\n"
-        time.sleep(rng.uniform(0, 0.6))
+        return process, folder, jobs.read_text()
+
+    outcomes = []
+    upcoming = start(0)
+    for kill_point in range(kill_points):
+        process, folder, original = upcoming
+        if kill_point + 1 < kill_points:  # the next one starts up meanwhile: start-up takes longer than a run
+            upcoming = start(kill_point + 1)
+        assert process.stdin is not None and process.stdout is not None
+        assert process.stdout.readline() == b"ready\n"
+        process.stdin.write(b"go\n")
+        process.stdin.flush()
+        for _ in range(rng.randint(0, writes)):  # 0: before the first write; k: while the k-th is made
+            assert process.stdout.readline().startswith(b"writing ")
         process.send_signal(signal.SIGKILL)
         process.wait()
+        process.stdin.close()
         process.stdout.close()
-        outcomes.append(check_manifest(jobs, original))
+        outcomes.append(check_manifest(folder / "jobs.yaml", original))
         check_state(folder / "state")
     assert len(set(outcomes)) > 8, outcomes  # the kills did land at many different points
 
@@ -98,16 +124,44 @@ def slow_hub(hub: HubSim) -> HubSim:
     return hub
 
 
+def kill_at_request(process: subprocess.Popen[bytes], hub: HubSim, count: int) -> None:
+    """SIGKILL `process` once the Hub has received its `count`-th request (recorded just before it is
+    answered), or, when the run makes fewer, once it has ended (closed its stderr)."""
+    ended = threading.Event()
+
+    def watch_the_end() -> None:
+        assert process.stderr is not None
+        for _ in process.stderr:  # read to the end: the run closes it when it exits (or is killed)
+            pass
+        ended.set()
+        hub.wake()
+
+    watcher = threading.Thread(target=watch_the_end, daemon=True)
+    watcher.start()
+    reached = hub.wait_for(lambda requests: len(requests) >= count or ended.is_set(), timeout=60)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    watcher.join()
+    assert process.stderr is not None
+    process.stderr.close()
+    hub.wait_idle()  # the request the run was killed in is recorded now, not during the next run
+    assert reached, f"neither {count} requests nor the end of the run within 60 s"
+
+
 def test_sigkill_of_the_updater_at_random_points(slow_hub: HubSim, tmp_path: Path) -> None:
     rng = random.Random(11)
     for index in range(5):
         write_shard(slow_hub.repo_dir("acme/gen") / f"c{index}" / "0.parquet", 10)
     seen = []
     for kill_point in range(5):
+        # one kill point in each fifth of 1..20, so that they spread over the run's requests (16 when it
+        # pushes the card, 13 when the card is already up to date) and the last lands after its end
+        count = rng.randint(4 * kill_point + 1, 4 * kill_point + 4)
         folder = tmp_path / f"run{kill_point}"
         folder.mkdir()
         jobs = completed_jobs(folder, 5, repo="acme/gen")
         original = jobs.read_text()
+        slow_hub.clear_requests()
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -120,11 +174,9 @@ def test_sigkill_of_the_updater_at_random_points(slow_hub: HubSim, tmp_path: Pat
                 str(folder / "state"),
             ],
             env=environment(),
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
-        time.sleep(rng.uniform(1.0, 4.0))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        kill_at_request(process, slow_hub, count)
         seen.append(check_manifest(jobs, original))
         check_state(folder / "state")
     assert max(seen) > 0
@@ -144,12 +196,11 @@ def test_sigterm_lets_the_pushes_under_way_finish_then_stops(slow_hub: HubSim, t
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while not any("/preupload/" in r.path for r in slow_hub.requests) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    pushing = slow_hub.wait_for(lambda requests: any("/preupload/" in r.path for r in requests), timeout=60)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
 
+    assert pushing, stderr
     assert process.returncode == 143, stderr
     summaries = stderr.splitlines()[-repos:]
     pushed = [line.split(":")[0] for line in summaries if line.endswith("card pushed")]

@@ -1,18 +1,21 @@
 """Jobs waiting in Slurm's queue, and jobs launched as several arrays, on the loopback Slurm: each case
-over SSH and with `ssh: local`, with the same expectations."""
+over SSH and with `ssh: local`, with the same expectations. Slurm's times are the real clock's, so each
+update's `now` is the real clock's at the moment it runs."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
-from tests.support import card, progress_line, ssh_settings, update, write_manifest, write_shard
+from tests.support import card, progress_line, said, ssh_settings, update_at, write_manifest, write_shard
 
 pytestmark = [pytest.mark.cluster, pytest.mark.parametrize("login", ["ssh", "local"])]
 
@@ -51,18 +54,24 @@ def test_a_held_job_shows_why_it_waits_instead_of_waiting_for_a_shard(
     path = manifest(tmp_path, cluster, login, jobs[0])
     before = path.read_text()
 
-    result = update(path)
+    report = update_at(path, datetime.now(timezone.utc))
 
-    assert result.exit_code == 0, result.stderr
+    assert report.exit_code == 0, said(report)
     line = progress_line(card(hub))
     assert re.search(r"<br>⏳ pending \(JobHeldUser\) since \w{3} \d\d \d{4}, \d\d:\d\d UTC$", line), line
-    assert "pending (JobHeldUser) since " in result.stderr.splitlines()[-1]
+    assert "pending (JobHeldUser) since " in said(report).splitlines()[-1]
     assert path.read_text() == before
 
 
 def test_a_requeued_job_that_uploaded_before_is_pending_not_stalled_and_never_finished(
-    hub: HubSim, tmp_path: Path, cluster: LoopbackCluster, jobs: list[str], login: str
+    hub: HubSim,
+    tmp_path: Path,
+    cluster: LoopbackCluster,
+    jobs: list[str],
+    login: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="progress_card")
     for index in range(3):  # uploaded hours ago: without the queue's word, a stall
         write_shard(
             hub.repo_dir("acme/gen") / "data" / f"{index:05d}.parquet", 10, mtime=1_700_000_000 + index * 60
@@ -74,18 +83,24 @@ def test_a_requeued_job_that_uploaded_before_is_pending_not_stalled_and_never_fi
     path = manifest(tmp_path, cluster, login, jobs[0])
     before = path.read_text()
 
-    result = update(path)
+    report = update_at(path, datetime.now(timezone.utc))
 
-    assert result.exit_code == 0, result.stderr
+    assert report.exit_code == 0, said(report)
     line = progress_line(card(hub))
     assert re.search(r"30% • 30/100 docs<br>⏳ requeued, pending( \(\w+\))?$", line), line
-    assert "no new shards" not in result.stderr
+    assert "no new shards" not in said(report) + caplog.text
     assert path.read_text() == before  # not marked finished
 
 
 def test_a_job_of_two_arrays_runs_while_either_runs_and_ends_when_both_have(
-    hub: HubSim, tmp_path: Path, cluster: LoopbackCluster, jobs: list[str], login: str
+    hub: HubSim,
+    tmp_path: Path,
+    cluster: LoopbackCluster,
+    jobs: list[str],
+    login: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="progress_card")
     write_shard(hub.repo_dir("acme/gen") / "data" / "00000_00000.parquet", 40)
     jobs.append(cluster.sbatch("--array=0-1", wrap="true"))
     jobs.append(cluster.sbatch("--array=0-1", wrap="sleep 60"))
@@ -93,17 +108,17 @@ def test_a_job_of_two_arrays_runs_while_either_runs_and_ends_when_both_have(
     cluster.wait_for(jobs[1], {"RUNNING"})
     path = manifest(tmp_path, cluster, login, json.dumps(jobs))
 
-    running = update(path)
+    running = update_at(path, datetime.now(timezone.utc))
 
-    assert running.exit_code == 0, running.stderr
-    assert "stopped" not in running.stderr.splitlines()[-1] and "marked" not in running.stderr
+    assert running.exit_code == 0, said(running)
+    assert "stopped" not in said(running).splitlines()[-1] and "marked" not in said(running) + caplog.text
     cluster.scancel(jobs[1])
     cluster.wait_for(jobs[1], lambda states: states == [] or set(states) == {"CANCELLED"})
 
-    ended = update(path)
+    ended = update_at(path, datetime.now(timezone.utc))
 
-    assert ended.exit_code == 0, ended.stderr
-    summary = ended.stderr.splitlines()[-1]
+    assert ended.exit_code == 0, said(ended)
+    summary = said(ended).splitlines()[-1]
     assert f"Slurm jobs {jobs[0]} and {jobs[1]}" in summary and "marked" in summary
     assert "outcome: failed" in path.read_text() or "outcome: stopped" in path.read_text()
 
@@ -118,10 +133,10 @@ def test_a_job_whose_dependency_failed_is_said_never_to_start(
     cluster.wait_for_reason(jobs[1], "DependencyNeverSatisfied")
     path = manifest(tmp_path, cluster, login, jobs[1])
 
-    result = update(path)
+    report = update_at(path, datetime.now(timezone.utc))
 
-    assert result.exit_code == 0, result.stderr
+    assert report.exit_code == 0, said(report)
     assert progress_line(card(hub)).endswith(
         "<br>⚠️ never starts: a job it depends on failed (DependencyNeverSatisfied)"
     )
-    assert f"Slurm job {jobs[1]} will never start" in result.stderr
+    assert f"Slurm job {jobs[1]} will never start" in said(report)

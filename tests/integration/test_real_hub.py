@@ -1,6 +1,7 @@
 """Counting against the Hub as it really is: rate-limit windows, Xet storage behind redirects, the
 resolve cache, and an input whose total is derived once. The simulator plays each part; the
-windows are seconds long instead of five minutes."""
+windows are seconds long instead of five minutes. The updates run through the core with the clock
+injected, but for SIGTERM during a rate-limit wait, which the command in its own process handles."""
 
 from __future__ import annotations
 
@@ -12,14 +13,26 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from progress_card import actions
+from progress_card.report import Status
 from tests.hubsim import Fault, HubSim
-from tests.support import card, environment, parquet_bytes, update, write_manifest, write_shard
+from tests.support import (
+    card,
+    environment,
+    hub_client,
+    parquet_bytes,
+    said,
+    update_at,
+    write_manifest,
+    write_shard,
+)
 
 TOKEN = "hf_RealHubTestToken0123456789"
 BOUNDED = re.compile(r"^bytes=\d+-\d+$")
@@ -45,9 +58,9 @@ def test_a_cold_count_under_quota_is_exact_and_sends_nothing_into_an_exhausted_w
     shards(hub, 60)
     hub.set_quota("resolvers", limit=20, window_s=2)
 
-    result = update(manifest(tmp_path, 1000))
+    report = update_at(manifest(tmp_path, 1000), datetime.now(timezone.utc))
 
-    assert result.exit_code == 0, result.stderr
+    assert report.exit_code == 0, said(report)
     assert "**default**: [●●●●●●●●●●●●○○○○○○○○] 60% • 600/1,000 docs" in card(hub)
     assert hub.quota_windows("resolvers") >= 3  # 60 footers and the card, 20 a window
     assert caplog.messages.count("rate-limited by the Hub (resolvers: 20 per 2s): waiting 3s") == 3
@@ -62,23 +75,28 @@ def test_a_cold_count_under_quota_is_exact_and_sends_nothing_into_an_exhausted_w
 def test_sigterm_while_waiting_for_quota_stops_at_once_and_the_next_run_reads_only_the_rest(
     hub: HubSim, tmp_path: Path
 ) -> None:
+    """Through `progress-card update` in its own process on purpose: it protects the command's
+    handling of SIGTERM (every rate-limit wait ends, exit status 143)."""
     shards(hub, 300)
     hub.set_quota("resolvers", limit=100, window_s=120)
     jobs = manifest(tmp_path, 6000)
-    state = ["--state-dir", str(tmp_path / "state")]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "progress_card", "update", "--jobs", str(jobs), *state],
+    state = tmp_path / "state"
+    with subprocess.Popen(
+        [sys.executable, "-m", "progress_card", "update", "--jobs", str(jobs), "--state-dir", str(state)],
         env=environment(),
         stderr=subprocess.PIPE,
         text=True,
-    )
-    deadline = time.monotonic() + 60
-    while len(footer_reads(hub)) < 100 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)  # the window is spent: the workers now wait for it to reset, in two minutes
-    signalled = time.monotonic()
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
+    ) as process:
+        assert process.stderr is not None
+        lines = []
+        for line in process.stderr:  # footer reads log as they go: this one says the window is spent
+            lines.append(line)  # and that the workers now wait for it to reset, in two minutes
+            if "rate-limited by the Hub (resolvers: 100 per 2 min): waiting" in line:
+                break
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        stderr = "".join(lines) + process.stderr.read()  # to the end, when the process exits
+        process.wait(timeout=60)
 
     assert process.returncode == 143, stderr
     assert time.monotonic() - signalled < 30  # far sooner than the window's reset
@@ -91,43 +109,46 @@ def test_sigterm_while_waiting_for_quota_stops_at_once_and_the_next_run_reads_on
 
     hub.clear_quota()
     hub.clear_requests()
-    result = update(jobs, *state)
-    assert result.exit_code == 0, result.stderr
+    report = update_at(jobs, datetime.now(timezone.utc), state=state)
+    assert report.exit_code == 0, said(report)
     second = footer_reads(hub)
     assert len(second) == 200 and first.isdisjoint(second)
     assert "**default**: [●●●●●●●●●●○○○○○○○○○○] 50% • 3,000/6,000 docs" in card(hub)
 
 
 def test_a_count_that_outlives_its_budget_pushes_nothing_and_the_next_run_continues(
-    hub: HubSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    hub: HubSim, tmp_path: Path
 ) -> None:
     shards(hub, 60)
     hub.set_quota("resolvers", limit=20, window_s=60)
     jobs = manifest(tmp_path, 1000)
-    state = ["--state-dir", str(tmp_path / "state")]
-    outputs = tmp_path / "outputs"
-    monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    state = tmp_path / "state"
+    now = datetime.now(timezone.utc)
 
-    result = update(jobs, *state, "--quota-wait", "5")
+    report = update_at(jobs, now, hub=hub_client(quota_wait=5), state=state)
 
-    assert result.exit_code == 0, result.stderr  # still counting is not a failure
-    line = result.stderr.splitlines()[-1]
+    assert report.exit_code == 0, said(report)  # still counting is not a failure
+    [row] = report.jobs
+    assert row.status is Status.COUNTING
+    line = said(report).splitlines()[-1]
     assert line.startswith(
         "gen: still counting, card not pushed, rate-limited by the Hub (resolvers: 20 per 1 min)"
     )
     assert line.endswith("counted 20 of 60 shards; the next run continues")
     assert hub.commits("acme/gen") == [] and not (hub.repo_dir("acme/gen") / "README.md").exists()
-    assert '"card": "counting"' in outputs.read_text() and '"status": "running"' in outputs.read_text()
-    assert "::warning title=progress-card%3A gen::rate-limited by the Hub" in result.stdout
+    told = actions.outputs(report)["report"]  # the step's outputs in Actions
+    assert '"card": "counting"' in told and '"status": "running"' in told
+    assert any(
+        command.startswith("::warning title=progress-card%3A gen::rate-limited by the Hub")
+        for command in actions.workflow_commands(report)
+    )
     read_first = set(footer_reads(hub))
     assert len(read_first) == 20
 
     hub.clear_quota()
     hub.clear_requests()
-    monkeypatch.delenv("GITHUB_ACTIONS")
-    result = update(jobs, *state)
-    assert result.exit_code == 0, result.stderr
+    report = update_at(jobs, now, state=state)
+    assert report.exit_code == 0, said(report)
     assert len(footer_reads(hub)) == 40 and read_first.isdisjoint(footer_reads(hub))
     assert "60% • 600/1,000 docs" in card(hub)
 
@@ -145,9 +166,9 @@ def test_xet_backed_shards_are_read_in_bounded_ranges_and_the_storage_never_sees
     hub.bridge.inject(Fault(method="GET", status=416, times=1))  # a CDN's passing 416
     monkeypatch.setenv("HF_TOKEN", TOKEN)
 
-    result = update(manifest(tmp_path, 1000))
+    report = update_at(manifest(tmp_path, 1000), datetime.now(timezone.utc))
 
-    assert result.exit_code == 0, result.stderr
+    assert report.exit_code == 0, said(report)
     assert "13% • 130/1,000 docs" in card(hub)
     reads = hub.bridge.requests
     assert len(reads) == 14  # 13 footers, one of them twice after the 416
@@ -161,13 +182,13 @@ def test_a_416_that_does_not_pass_is_reported_clearly(hub: HubSim, tmp_path: Pat
     hub.enable_xet()
     hub.bridge.inject(Fault(method="GET", status=416, times=2))
 
-    result = update(manifest(tmp_path, 100))
+    report = update_at(manifest(tmp_path, 100), datetime.now(timezone.utc))
 
-    assert result.exit_code == 1
+    assert report.exit_code == 1
     assert re.search(
         r"gen: failed: reading data/00000_00000\.parquet in acme/gen: the storage answered 416 \(range not "
         r"satisfiable\) twice for bytes \d+-\d+/\d+",
-        result.stderr,
+        said(report),
     )
 
 
@@ -227,17 +248,18 @@ def test_a_warm_run_with_a_total_derived_from_the_input_reads_none_of_the_input(
     jobs = write_manifest(
         tmp_path, "jobs:\n  - {name: gen, repo: acme/gen, input: {dataset: acme/prompts, split: train}}\n"
     )
-    state = ["--state-dir", str(tmp_path / "state")]
+    state = tmp_path / "state"
+    now = datetime.now(timezone.utc)
     caplog.set_level(logging.INFO)
-    assert update(jobs, *state).exit_code == 0
+    assert update_at(jobs, now, state=state).exit_code == 0
     assert "50/300 docs" in card(hub)
     assert hub.count(path_contains="/datasets/acme/prompts/resolve/") >= 3  # the footers, cold
 
     write_shard(hub.repo_dir("acme/gen") / "data" / "00000_00005.parquet", 10)
     hub.clear_requests()
-    result = update(jobs, *state)
+    report = update_at(jobs, now, state=state)
 
-    assert result.exit_code == 0, result.stderr
+    assert report.exit_code == 0, said(report)
     assert "60/300 docs" in card(hub)
     asked = [r.path for r in hub.requests if "acme/prompts" in r.path]
     assert asked == ["/api/datasets/acme/prompts"]  # its revision, nothing else

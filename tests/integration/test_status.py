@@ -1,16 +1,18 @@
-"""The status page end to end through `progress-card update --status-dir`: rows, charts, badges,
-no noise, the workflow kept enabled, and the charts as a browser draws them."""
+"""The status page end to end, written by an update through the core with the clock injected: rows,
+charts, badges, no noise, and the charts as a browser draws them; and `progress-card update
+--keep-alive` keeping the workflow enabled."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import struct
 import subprocess
-import time
 import zlib
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -18,19 +20,21 @@ import pytest
 
 from tests.ghsim import REPOSITORY, TOKEN, GitHubSim
 from tests.hubsim import HubSim
-from tests.support import datatrove_stats, update, write_manifest, write_shard
+from tests.support import datatrove_stats, said, update, update_at, write_manifest, write_shard
 
 HOUR = 3600.0
 
 
-def two_repos(hub: HubSim, tmp_path: Path) -> Path:
-    """`gen` on acme/one, still running; `done` on acme/two, completing (its stats.json is there)."""
-    now = time.time()
+def two_repos(hub: HubSim, tmp_path: Path, now: datetime) -> Path:
+    """`gen` on acme/one, still running, a shard an hour until an hour before `now`; `done` on acme/two,
+    completing (its stats.json is there)."""
     for index in range(4):
         write_shard(
-            hub.repo_dir("acme/one") / "data" / f"00000_{index:05d}.parquet", 100, now - HOUR * (4 - index)
+            hub.repo_dir("acme/one") / "data" / f"00000_{index:05d}.parquet",
+            100,
+            now.timestamp() - HOUR * (4 - index),
         )
-    write_shard(hub.repo_dir("acme/two") / "data" / "0.parquet", 60, now - HOUR)
+    write_shard(hub.repo_dir("acme/two") / "data" / "0.parquet", 60, now.timestamp() - HOUR)
     stats = tmp_path / "stats.json"
     stats.write_text(datatrove_stats(60))
     return write_manifest(
@@ -51,12 +55,13 @@ def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
 
 
 def test_the_page_has_a_row_per_job_the_finished_ones_and_a_chart_each(hub: HubSim, tmp_path: Path) -> None:
-    jobs = two_repos(hub, tmp_path)
+    now = datetime.now(timezone.utc)
+    jobs = two_repos(hub, tmp_path, now)
     status = tmp_path / "status"
 
-    result = update(jobs, "--status-dir", str(status))
+    report = update_at(jobs, now, status_dir=status)
 
-    assert result.exit_code == 0, result.stderr
+    assert report.exit_code == 0, said(report)
     assert sorted(p.name for p in status.iterdir()) == [
         "README.md",
         "done.json",
@@ -84,9 +89,10 @@ def test_the_page_has_a_row_per_job_the_finished_ones_and_a_chart_each(hub: HubS
 
 
 def test_charts_are_svg_with_the_data_and_badges_are_shields_endpoints(hub: HubSim, tmp_path: Path) -> None:
-    jobs = two_repos(hub, tmp_path)
+    now = datetime.now(timezone.utc)
+    jobs = two_repos(hub, tmp_path, now)
     status = tmp_path / "status"
-    assert update(jobs, "--status-dir", str(status)).exit_code == 0
+    assert update_at(jobs, now, status_dir=status).exit_code == 0
 
     svg = ElementTree.parse(status / "gen.svg").getroot()
     assert svg.tag == "{http://www.w3.org/2000/svg}svg"
@@ -104,24 +110,30 @@ def test_charts_are_svg_with_the_data_and_badges_are_shields_endpoints(hub: HubS
 
 
 def test_a_run_with_nothing_new_leaves_the_folder_byte_identical(hub: HubSim, tmp_path: Path) -> None:
-    jobs = two_repos(hub, tmp_path)
+    now = datetime.now(timezone.utc)
+    jobs = two_repos(hub, tmp_path, now)
     status = tmp_path / "status"
-    assert update(jobs, "--status-dir", str(status)).exit_code == 0
+    assert update_at(jobs, now, status_dir=status).exit_code == 0
+    written = (now - timedelta(hours=1)).timestamp()
+    for path in status.iterdir():  # back-dated: a file written again would show it in its mtime
+        os.utime(path, (written, written))
     before = snapshot(status)
 
-    time.sleep(0.01)
-    again = update(jobs, "--status-dir", str(status))
+    later = now + timedelta(minutes=10)
+    again = update_at(jobs, later, status_dir=status)
 
     assert again.exit_code == 0
     assert snapshot(status) == before  # not even rewritten
-    write_shard(hub.repo_dir("acme/one") / "data" / "00000_00004.parquet", 100, time.time() - 60)
-    assert update(jobs, "--status-dir", str(status)).exit_code == 0
+    write_shard(hub.repo_dir("acme/one") / "data" / "00000_00004.parquet", 100, later.timestamp() - 60)
+    assert update_at(jobs, later, status_dir=status).exit_code == 0
     after = snapshot(status)
     assert after["gen.svg"] != before["gen.svg"] and after["done.svg"] == before["done.svg"]
 
 
 def test_each_run_keeps_its_workflow_enabled_once(hub: HubSim, tmp_path: Path, github: GitHubSim) -> None:
-    jobs = two_repos(hub, tmp_path)
+    """Through `progress-card update` on purpose: keeping the workflow enabled is the command's own
+    `--keep-alive` option, not part of the core's update."""
+    jobs = two_repos(hub, tmp_path, datetime.now(timezone.utc))
     env = {
         "GITHUB_API_URL": github.url,
         "GITHUB_REPOSITORY": REPOSITORY,
@@ -139,9 +151,10 @@ def test_each_run_keeps_its_workflow_enabled_once(hub: HubSim, tmp_path: Path, g
     shutil.which("chromium") is None, reason="Debian's chromium: tools/setup-system.sh installs it"
 )
 def test_a_browser_draws_each_chart_at_its_size_and_not_blank(hub: HubSim, tmp_path: Path) -> None:
-    jobs = two_repos(hub, tmp_path)
+    now = datetime.now(timezone.utc)
+    jobs = two_repos(hub, tmp_path, now)
     status = tmp_path / "status"
-    assert update(jobs, "--status-dir", str(status)).exit_code == 0
+    assert update_at(jobs, now, status_dir=status).exit_code == 0
 
     for name in ("gen", "done"):
         png = render(status / f"{name}.svg", tmp_path / f"{name}.png", 768, 288)

@@ -1,61 +1,63 @@
-"""`progress-card update` against the Hub simulator, through the real huggingface_hub client."""
+"""An update through the core against the Hub simulator, through the real huggingface_hub client,
+with the clock injected; one test runs the `progress-card update` command for its option's parsing."""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 
+from progress_card.errors import ManifestError
 from progress_card.options import REPOS_AT_ONCE
 from progress_card.report import Status
 from tests.hubsim import HubSim
-from tests.support import card, command, parquet_bytes, progress_line, update_at, write_manifest, write_shard
+from tests.support import (
+    card,
+    command,
+    parquet_bytes,
+    plan_at,
+    progress_line,
+    said,
+    update_at,
+    write_manifest,
+    write_shard,
+)
 
 HOUR = 3600.0
 
-Update = Callable[..., Result]
 
-
-@pytest.fixture
-def update(tmp_path: Path) -> Update:
-    def invoke(*args: str, manifest: str | None = None) -> Result:
-        extra = ["--jobs", str(write_manifest(tmp_path, manifest))] if manifest is not None else []
-        return command("update", *extra, *args)
-
-    return invoke
-
-
-def shards(hub: HubSim, repo_id: str, folder: str, rows: list[int], every: float = HOUR) -> None:
-    """Upload shards by hand, one every `every` seconds, the last one ten minutes ago."""
-    now = time.time()
+def shards(
+    hub: HubSim, repo_id: str, folder: str, rows: list[int], now: datetime, every: float = HOUR
+) -> None:
+    """Upload shards by hand, one every `every` seconds, the last one ten minutes before `now`."""
     for index, count in enumerate(rows):
         write_shard(
             hub.repo_dir(repo_id) / folder / f"00000_{index:05d}.parquet",
             count,
-            now - 600 - (len(rows) - 1 - index) * every,
+            now.timestamp() - 600 - (len(rows) - 1 - index) * every,
         )
 
 
-def test_counts_shards_of_the_default_and_a_named_config_exactly(hub: HubSim, update: Update) -> None:
-    shards(hub, "acme/gen", "data", [100, 250, 50])
-    shards(hub, "acme/gen", "math/part-1", [1_000, 1_000])  # nested folders count too
+def test_counts_shards_of_the_default_and_a_named_config_exactly(hub: HubSim, tmp_path: Path) -> None:
+    now = datetime.now(timezone.utc)
+    shards(hub, "acme/gen", "data", [100, 250, 50], now)
+    shards(hub, "acme/gen", "math/part-1", [1_000, 1_000], now)  # nested folders count too
     write_shard(hub.repo_dir("acme/gen") / "code" / "0.parquet", 999)  # another config: not ours
-
-    result = update(
-        manifest="""
+    jobs = write_manifest(
+        tmp_path,
+        """
         defaults: {repo: acme/gen}
         jobs:
           - {name: default, total: 1000}
           - {name: math, config: math, total: 4000}
-        """
+        """,
     )
 
-    assert result.exit_code == 0, result.stderr
+    report = update_at(jobs, now)
+
+    assert report.exit_code == 0, said(report)
     text = card(hub, "acme/gen")
     assert progress_line(text, "default").startswith(
         "**default**: [●●●●●●●●○○○○○○○○○○○○] 40% • 400/1,000 docs<br>⏱️ "
@@ -63,8 +65,8 @@ def test_counts_shards_of_the_default_and_a_named_config_exactly(hub: HubSim, up
     assert progress_line(text, "math").startswith(
         "**math**: [●●●●●●●●●●○○○○○○○○○○] 50% • 2,000/4,000 docs<br>⏱️ "
     )
-    assert "default: 400/1,000 docs (40%), ETA" in result.stderr
-    assert "math: 2,000/4,000 docs (50%), ETA" in result.stderr
+    assert "default: 400/1,000 docs (40%), ETA" in said(report)
+    assert "math: 2,000/4,000 docs (50%), ETA" in said(report)
     [commit] = hub.commits("acme/gen")  # one commit for the repo, naming every config
     assert commit.title == "Update generation progress: default 40% (400 docs), math 50% (2,000 docs)"
     front_matter = text.split("---\n")[1]
@@ -73,7 +75,8 @@ def test_counts_shards_of_the_default_and_a_named_config_exactly(hub: HubSim, up
 
 
 def test_a_new_card_is_created_then_patched_with_the_rest_byte_identical(hub: HubSim, tmp_path: Path) -> None:
-    shards(hub, "acme/gen", "data", [10])
+    now = datetime.now(timezone.utc)
+    shards(hub, "acme/gen", "data", [10], now)
     manifest = """
     jobs:
       - name: gen
@@ -84,7 +87,6 @@ def test_a_new_card_is_created_then_patched_with_the_rest_byte_identical(hub: Hu
     """
     hub.create_repo("acme/prompts")
     jobs = write_manifest(tmp_path, manifest)
-    now = datetime.now(timezone.utc)
     [first] = update_at(jobs, now).jobs
     assert first.status is Status.PUSHED
     created = card(hub, "acme/gen")
@@ -97,7 +99,7 @@ def test_a_new_card_is_created_then_patched_with_the_rest_byte_identical(hub: Hu
     # Someone edits the card by hand; then the job uploads more.
     edited = created.replace("## Usage", "A paragraph written by a person.\n\n## Usage")
     hub.put_file("acme/gen", "README.md", edited)
-    shards(hub, "acme/gen", "data", [10, 30])
+    shards(hub, "acme/gen", "data", [10, 30], now)
     [second] = update_at(jobs, now + timedelta(minutes=1)).jobs
     assert second.status is Status.PUSHED
 
@@ -117,7 +119,8 @@ def test_a_new_card_is_created_then_patched_with_the_rest_byte_identical(hub: Hu
     assert "A paragraph written by a person." in patched
 
 
-def test_a_datatrove_card_with_several_configs_keeps_the_other_lines(hub: HubSim, update: Update) -> None:
+def test_a_datatrove_card_with_several_configs_keeps_the_other_lines(hub: HubSim, tmp_path: Path) -> None:
+    now = datetime.now(timezone.utc)
     other = (
         "**faq**: [●●●●○○○○○○○○○○○○○○○○] 20% • 200/1,000 docs<br>⏱️ 4h remaining • 📅 Nov 21 2026, 16:00 UTC"
     )
@@ -128,64 +131,73 @@ def test_a_datatrove_card_with_several_configs_keeps_the_other_lines(hub: HubSim
         "# Dataset Card for acme/gen\n\n## 🔄 Generation Progress\n\n"
         f"{other}\n\n*Last updated: 2026-11-21 11:00:00 UTC*\n\n## Dataset Stats\n\nIn progress.\n",
     )
-    shards(hub, "acme/gen", "math", [5])
+    shards(hub, "acme/gen", "math", [5], now)
+    jobs = write_manifest(tmp_path, "jobs: [{name: m, repo: acme/gen, config: math, total: 10}]")
 
-    assert update(manifest="jobs: [{name: m, repo: acme/gen, config: math, total: 10}]").exit_code == 0
+    assert update_at(jobs, now).exit_code == 0
 
     text = card(hub, "acme/gen")
     assert f"{other}\n\n**math**: [●●●●●●●●●●○○○○○○○○○○] 50% • 5/10 docs<br>⏱️ " in text
     assert text.endswith(" UTC*\n\n## Dataset Stats\n\nIn progress.\n")
 
 
-def test_a_missing_repo_counts_as_nothing_uploaded_yet(hub: HubSim, update: Update) -> None:
-    result = update(manifest="jobs: [{name: gen, repo: acme/not-yet, total: 100}]")
+def test_a_missing_repo_counts_as_nothing_uploaded_yet(hub: HubSim, tmp_path: Path) -> None:
+    jobs = write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/not-yet, total: 100}]")
 
-    assert result.exit_code == 0
-    assert "gen: 0/100 docs (0%), repo not created yet, card not pushed" in result.stderr
+    report = update_at(jobs, datetime.now(timezone.utc))
+
+    assert report.exit_code == 0
+    assert "gen: 0/100 docs (0%), repo not created yet, card not pushed" in said(report)
     assert hub.commits("acme/not-yet") == []
 
 
-def test_a_repo_without_shards_shows_waiting(hub: HubSim, update: Update) -> None:
+def test_a_repo_without_shards_shows_waiting(hub: HubSim, tmp_path: Path) -> None:
     hub.create_repo("acme/gen")
+    jobs = write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 100}]")
 
-    result = update(manifest="jobs: [{name: gen, repo: acme/gen, total: 100}]")
+    report = update_at(jobs, datetime.now(timezone.utc))
 
-    assert result.exit_code == 0
+    assert report.exit_code == 0
     assert progress_line(card(hub, "acme/gen"), "default").endswith(
         "0% • 0/100 docs<br>⏱️ waiting for first shard upload..."
     )
 
 
 def test_a_broken_shard_is_reported_and_never_counted_as_zero(
-    hub: HubSim, update: Update, caplog: pytest.LogCaptureFixture
+    hub: HubSim, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    shards(hub, "acme/gen", "data", [100, 100])
+    now = datetime.now(timezone.utc)
+    shards(hub, "acme/gen", "data", [100, 100], now)
     hub.put_file("acme/gen", "data/00000_00002.parquet", parquet_bytes(100)[:-300] + b"PAR1")  # truncated
     caplog.set_level(logging.INFO)
+    jobs = write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 1000}]")
 
-    result = update(manifest="jobs: [{name: gen, repo: acme/gen, total: 1000}]")
+    report = update_at(jobs, now)
 
-    assert result.exit_code == 0
-    assert "gen: 200/1,000 docs (20%)" in result.stderr
-    assert "count incomplete: 1 unreadable shards" in result.stderr
+    assert report.exit_code == 0
+    assert "gen: 200/1,000 docs (20%)" in said(report)
+    assert "count incomplete: 1 unreadable shards" in said(report)
     messages = [record.getMessage() for record in caplog.records]
     assert any(m.startswith("cannot read the footer of data/00000_00002.parquet: ") for m in messages)
     assert "gen: count incomplete: 1 of 3 shards could not be read (listed above)" in messages
 
 
-def test_the_listing_is_fresh_on_every_run_in_the_same_process(hub: HubSim, update: Update) -> None:
-    manifest = "jobs: [{name: gen, repo: acme/gen, total: 100}]"
-    shards(hub, "acme/gen", "data", [10])
-    assert "10/100 docs" in update(manifest=manifest).stderr
-    write_shard(hub.repo_dir("acme/gen") / "data" / "later.parquet", 20)
-    assert "30/100 docs" in update(manifest=manifest).stderr
+def test_the_listing_is_fresh_on_every_run_in_the_same_process(hub: HubSim, tmp_path: Path) -> None:
+    now = datetime.now(timezone.utc)
+    jobs = write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 100}]")
+    shards(hub, "acme/gen", "data", [10], now)
+    assert "10/100 docs" in said(update_at(jobs, now))
+    write_shard(hub.repo_dir("acme/gen") / "data" / "later.parquet", 20, now.timestamp() + 60)
+    assert "30/100 docs" in said(update_at(jobs, now + timedelta(minutes=2)))
 
 
-def test_footers_are_read_with_ranged_requests_never_whole_files(hub: HubSim, update: Update) -> None:
-    shards(hub, "acme/gen", "data", [100] * 5)
+def test_footers_are_read_with_ranged_requests_never_whole_files(hub: HubSim, tmp_path: Path) -> None:
+    now = datetime.now(timezone.utc)
+    shards(hub, "acme/gen", "data", [100] * 5, now)
+    jobs = write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 1000}]")
     hub.clear_requests()
 
-    assert update(manifest="jobs: [{name: gen, repo: acme/gen, total: 1000}]").exit_code == 0
+    assert update_at(jobs, now).exit_code == 0
 
     reads = [r for r in hub.requests if "/resolve/" in r.path and r.path.endswith(".parquet")]
     assert len(reads) == 5
@@ -207,108 +219,139 @@ def test_footers_are_read_with_ranged_requests_never_whole_files(hub: HubSim, up
         ),
     ],
 )
-def test_manifest_errors_exit_2_and_touch_nothing(
-    hub: HubSim, update: Update, manifest: str, message: str
+def test_a_manifest_error_is_refused_with_its_place_and_touches_nothing(
+    hub: HubSim, tmp_path: Path, manifest: str, message: str
 ) -> None:
-    shards(hub, "acme/gen", "data", [10])
+    """The command exits 2 on it (tests/integration/test_cli.py)."""
+    now = datetime.now(timezone.utc)
+    shards(hub, "acme/gen", "data", [10], now)
+    jobs = write_manifest(tmp_path, manifest)
     hub.clear_requests()
 
-    result = update(manifest=manifest)
+    with pytest.raises(ManifestError) as refused:
+        update_at(jobs, now)
 
-    assert result.exit_code == 2
-    assert message in result.stderr
-    assert "jobs.yaml:" in result.stderr
+    problems = "\n".join(refused.value.problems)
+    assert message in problems
+    assert "jobs.yaml:" in problems
     assert hub.requests == []
 
 
-def test_only_selects_jobs_and_rejects_unknown_names(hub: HubSim, update: Update) -> None:
-    shards(hub, "acme/a", "data", [1])
-    shards(hub, "acme/b", "data", [1])
-    manifest = "jobs:\n  - {name: a, repo: acme/a, total: 2}\n  - {name: b, repo: acme/b, total: 2}\n"
+def test_only_selects_jobs_and_refuses_unknown_names_before_any_request(hub: HubSim, tmp_path: Path) -> None:
+    now = datetime.now(timezone.utc)
+    shards(hub, "acme/a", "data", [1], now)
+    shards(hub, "acme/b", "data", [1], now)
+    jobs = write_manifest(
+        tmp_path, "jobs:\n  - {name: a, repo: acme/a, total: 2}\n  - {name: b, repo: acme/b, total: 2}\n"
+    )
 
-    assert update("--only", "b", manifest=manifest).exit_code == 0
+    assert update_at(jobs, now, only=["b"]).exit_code == 0
     assert hub.commits("acme/a") == []
     assert len(hub.commits("acme/b")) == 1
 
     hub.clear_requests()
-    result = update("--only", "c", manifest=manifest)
-    assert result.exit_code == 2
-    assert 'no job named "c"' in result.stderr
+    with pytest.raises(ManifestError, match='no job named "c"'):
+        update_at(jobs, now, only=["c"])
     assert hub.requests == []
 
 
-def test_dry_run_prints_the_diff_and_pushes_nothing(hub: HubSim, update: Update) -> None:
-    shards(hub, "acme/gen", "data", [30])
+def test_dry_run_plans_the_diff_and_pushes_nothing(hub: HubSim, tmp_path: Path) -> None:
+    now = datetime.now(timezone.utc)
+    shards(hub, "acme/gen", "data", [30], now)
+    jobs = write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 100}]")
 
-    result = update("--dry-run", manifest="jobs: [{name: gen, repo: acme/gen, total: 100}]")
+    planned = plan_at(jobs, now, dry_run=True)
 
-    assert result.exit_code == 0
+    report = planned.dry_run
+    assert report.exit_code == 0
     assert hub.commits("acme/gen") == []
     assert not (hub.repo_dir("acme/gen") / "README.md").exists()
-    assert result.stdout.startswith(
+    diff = planned.describe()  # what `--dry-run` prints
+    assert diff.startswith(
         "# acme/gen: would commit 'Update generation progress: default 30% (30 docs)'\n--- /dev/null\n"
     )
-    assert "+++ acme/gen/README.md (updated)" in result.stdout
-    assert "+**default**: [●●●●●●○○○○○○○○○○○○○○] 30% • 30/100 docs<br>⏱️ " in result.stdout
-    assert "gen: 30/100 docs (30%), dry run, nothing pushed" in result.stderr
+    assert "+++ acme/gen/README.md (updated)" in diff
+    assert "+**default**: [●●●●●●○○○○○○○○○○○○○○] 30% • 30/100 docs<br>⏱️ " in diff
+    assert "gen: 30/100 docs (30%), dry run, nothing pushed" in said(report)
 
 
-def test_one_failing_job_exits_1_and_the_others_still_run(hub: HubSim, update: Update) -> None:
-    shards(hub, "acme/gen", "data", [10])
-
-    result = update(
-        manifest="""
+def test_one_failing_job_exits_1_and_the_others_still_run(hub: HubSim, tmp_path: Path) -> None:
+    now = datetime.now(timezone.utc)
+    shards(hub, "acme/gen", "data", [10], now)
+    jobs = write_manifest(
+        tmp_path,
+        """
         jobs:
           - {name: broken, repo: acme/gen, config: math, input: {dataset: acme/missing-input}}
           - {name: fine, repo: acme/gen, total: 100}
-        """
+        """,
     )
 
-    assert result.exit_code == 1
-    assert "broken: failed: cannot work out the expected number of documents" in result.stderr
-    assert "set total: in jobs.yaml" in result.stderr
-    assert "fine: 10/100 docs (10%)" in result.stderr
+    report = update_at(jobs, now)
+
+    assert report.exit_code == 1
+    assert "broken: failed: cannot work out the expected number of documents" in said(report)
+    assert "set total: in jobs.yaml" in said(report)
+    assert "fine: 10/100 docs (10%)" in said(report)
     assert len(hub.commits("acme/gen")) == 1
 
 
+def stale(hub: HubSim, text: str) -> None:
+    """Put back the card `text` with its Last updated line from long ago."""
+    stamp = next(line for line in text.splitlines() if line.startswith("*Last updated:"))
+    hub.put_file("acme/gen", "README.md", text.replace(stamp, "*Last updated: 2020-01-01 00:00:00 UTC*"))
+
+
 def test_a_second_run_without_new_shards_pushes_nothing_until_the_card_is_old(
-    hub: HubSim, update: Update
+    hub: HubSim, tmp_path: Path
 ) -> None:
-    shards(hub, "acme/gen", "data", [10, 20])
-    manifest = "jobs: [{name: gen, repo: acme/gen, total: 100}]"
-    assert "card pushed" in update(manifest=manifest).stderr
+    now = datetime.now(timezone.utc)
+    shards(hub, "acme/gen", "data", [10, 20], now)
+    jobs = write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 100}]")
+    assert "card pushed" in said(update_at(jobs, now))
     commits = len(hub.commits("acme/gen"))
 
-    quiet = update(manifest=manifest)
-    assert quiet.stderr.splitlines()[-1].endswith("card unchanged")
+    quiet = update_at(jobs, now + timedelta(minutes=5))  # the clock ticking alone is no news
+    assert said(quiet).splitlines()[-1].endswith("card unchanged")
     assert len(hub.commits("acme/gen")) == commits
 
     # Six hours later the timestamp and the ETA are refreshed even without news.
-    readme = hub.repo_dir("acme/gen") / "README.md"
-    old = readme.read_text()
-    stamp = next(line for line in old.splitlines() if line.startswith("*Last updated:"))
-    hub.put_file("acme/gen", "README.md", old.replace(stamp, "*Last updated: 2020-01-01 00:00:00 UTC*"))
-    assert update(manifest=manifest).stderr.splitlines()[-1].endswith("card pushed")
-    assert "--refresh-after" in update("--help").stdout
-    hub.put_file("acme/gen", "README.md", old.replace(stamp, "*Last updated: 2020-01-01 00:00:00 UTC*"))
-    assert (
-        update("--refresh-after", "100000", manifest=manifest)
-        .stderr.splitlines()[-1]
-        .endswith("card unchanged")
-    )
+    old = card(hub)
+    stale(hub, old)
+    assert said(update_at(jobs, now + timedelta(minutes=10))).splitlines()[-1].endswith("card pushed")
+    stale(hub, old)
+    kept = update_at(jobs, now + timedelta(minutes=15), refresh_after=timedelta(hours=100_000))
+    assert said(kept).splitlines()[-1].endswith("card unchanged")
 
 
-def test_the_state_folder_spares_the_next_run_the_known_footers(
-    hub: HubSim, update: Update, tmp_path: Path
-) -> None:
-    shards(hub, "acme/gen", "data", [10] * 12)
-    manifest = "jobs: [{name: gen, repo: acme/gen, total: 1000}]"
+def test_the_command_takes_refresh_after_in_hours(hub: HubSim, tmp_path: Path) -> None:
+    """Through `progress-card update` on purpose: it protects the parsing of `--refresh-after`, given
+    in hours (in seconds, 100,000 would refresh a card last updated in 2020)."""
+    now = datetime.now(timezone.utc)
+    shards(hub, "acme/gen", "data", [10, 20], now)
+    jobs = write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 100}]")
+    assert update_at(jobs, now).exit_code == 0
+    stale(hub, card(hub))
+    commits = len(hub.commits("acme/gen"))
+
+    assert "--refresh-after HOURS" in command("update", "--help").stdout
+    result = command("update", "--jobs", str(jobs), "--refresh-after", "100000")
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[-1].endswith("card unchanged")
+    assert len(hub.commits("acme/gen")) == commits
+
+
+def test_the_state_folder_spares_the_next_run_the_known_footers(hub: HubSim, tmp_path: Path) -> None:
+    now = datetime.now(timezone.utc)
+    shards(hub, "acme/gen", "data", [10] * 12, now)
+    jobs = write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 1000}]")
     state = tmp_path / "state"
-    assert "120/1,000 docs" in update("--state-dir", str(state), manifest=manifest).stderr
-    write_shard(hub.repo_dir("acme/gen") / "data" / "later.parquet", 5)
+    assert "120/1,000 docs" in said(update_at(jobs, now, state=state))
+    write_shard(hub.repo_dir("acme/gen") / "data" / "later.parquet", 5, now.timestamp() + 60)
     hub.clear_requests()
 
-    assert "125/1,000 docs" in update("--state-dir", str(state), manifest=manifest).stderr
+    assert "125/1,000 docs" in said(update_at(jobs, now + timedelta(minutes=2), state=state))
 
     assert [r.path.rsplit("/", 1)[-1] for r in hub.requests if r.path.endswith(".parquet")] == [
         "later.parquet"
@@ -317,45 +360,50 @@ def test_the_state_folder_spares_the_next_run_the_known_footers(
 
 
 def test_a_card_written_by_someone_else_gets_a_warning_for_each_config_it_does_not_list(
-    hub: HubSim, update: Update
+    hub: HubSim, tmp_path: Path
 ) -> None:
-    shards(hub, "acme/gen", "data", [10])
-    shards(hub, "acme/gen", "math", [20])
+    now = datetime.now(timezone.utc)
+    shards(hub, "acme/gen", "data", [10], now)
+    shards(hub, "acme/gen", "math", [20], now)
     theirs = "---\nconfigs:\n- config_name: default\n  data_files: data/*.parquet\n---\n# Our data\n"
     hub.put_file("acme/gen", "README.md", theirs)
-
-    result = update(
-        manifest="""
+    jobs = write_manifest(
+        tmp_path,
+        """
         defaults: {repo: acme/gen, total: 100}
         jobs: [{name: default}, {name: math, config: math}]
-        """
+        """,
     )
 
-    assert result.exit_code == 0, result.stderr
+    report = update_at(jobs, now)
+
+    assert report.exit_code == 0, said(report)
     text = card(hub, "acme/gen")
     assert text.startswith(theirs)  # their front matter, byte for byte
-    math = result.stderr.splitlines()[-1]
+    math = said(report).splitlines()[-1]
     assert math.startswith("math: 20/100 docs (20%)")
     assert "the card's configs: does not list math" in math and "math/**/*.parquet" in math
-    assert "does not list" not in result.stderr.splitlines()[-2]
+    assert "does not list" not in said(report).splitlines()[-2]
 
 
 def test_repos_are_updated_side_by_side_and_reported_in_manifest_order(
-    hub: HubSim, update: Update, caplog: pytest.LogCaptureFixture
+    hub: HubSim, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     hub.latency_ms = 20
+    now = datetime.now(timezone.utc)
     names = [f"r{index}" for index in range(REPOS_AT_ONCE + 3)]
     for index, name in enumerate(names):
-        shards(hub, f"acme/{name}", "data", [index + 1])
-
-    result = update(
-        manifest="jobs:\n" + "".join(f"  - {{name: {n}, repo: acme/{n}, total: 100}}\n" for n in names)
+        shards(hub, f"acme/{name}", "data", [index + 1], now)
+    jobs = write_manifest(
+        tmp_path, "jobs:\n" + "".join(f"  - {{name: {n}, repo: acme/{n}, total: 100}}\n" for n in names)
     )
 
-    assert result.exit_code == 0, result.stderr
-    summaries = result.stderr.splitlines()[-len(names) :]
-    assert [line.split(":")[0] for line in summaries] == names
+    report = update_at(jobs, now)
+
+    assert report.exit_code == 0, said(report)
+    assert [job.name for job in report.jobs] == names
+    assert [line.split(":")[0] for line in said(report).splitlines()] == names
     expecting = [r.getMessage().split(":")[0] for r in caplog.records if "expecting" in r.getMessage()]
     assert expecting == names  # the log reads as if they ran one after another
     assert all(len(hub.commits(f"acme/{name}")) == 1 for name in names)
