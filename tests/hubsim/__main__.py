@@ -55,7 +55,12 @@ class QuotaRequestLog(RequestLog[RequestRecord]):
 def main(argv: list[str] | None = None) -> int:
     """Start the simulator, print its URL as the first stdout line, serve until SIGINT/SIGTERM."""
     parser = argparse.ArgumentParser(prog="python -m tests.hubsim", description=__doc__)
-    parser.add_argument("--root", type=Path, required=True, help="directory holding datasets/<org>/<name>")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        required=True,
+        help="directory holding datasets/<org>/<name> and buckets/<ns>/<name>",
+    )
     parser.add_argument("--port", type=int, default=0, help="port to bind on 127.0.0.1 (0: any free port)")
     parser.add_argument("--latency-ms", type=float, default=0, help="delay before answering each request")
     parser.add_argument(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from .faults import Fault, FaultQueue
@@ -17,6 +18,15 @@ from .responses import Response
 from .xet import BRIDGE_PREFIX, URL_TTL_S, UrlSigner, xet_hash
 
 BRIDGE_HOST = "127.0.0.2"
+
+#: Reads bytes ``[start, stop)`` of a published object; None once that content is gone.
+Reader = Callable[[int, int], bytes | None]
+
+
+@dataclass(frozen=True)
+class _Object:
+    size: int
+    read: Reader
 
 
 def _text(status: int, message: str) -> Response:
@@ -34,7 +44,7 @@ class XetBridge:
         self._ignore_ranges = ignore_ranges
         self._host = host
         self._lock = threading.Lock()
-        self._files: dict[str, tuple[Repo, FileEntry]] = {}
+        self._files: dict[str, _Object] = {}
         self._signer = UrlSigner()
         self._server: _BridgeServer | None = None
         self.faults = FaultQueue()
@@ -85,11 +95,20 @@ class XetBridge:
         """Make ``entry``'s content downloadable; returns its signed bridge URL."""
         if entry.lfs_sha256 is None:
             raise ValueError(f"{entry.path} is not Xet-backed")
-        digest = xet_hash(entry.lfs_sha256)
+        return self.publish_object(
+            xet_hash(entry.lfs_sha256), entry.size, lambda start, stop: repo.read(entry, start, stop)
+        )
+
+    def publish_object(self, digest: str, size: int, read: Reader) -> str:
+        """Make ``size`` bytes, read by ``read``, downloadable under Xet hash ``digest``; returns the signed URL.
+
+        Starts the bridge if it is not serving yet (bucket files are always Xet-backed).
+        """
+        self.start()
         with self._lock:
-            self._files[digest] = (repo, entry)
+            self._files[digest] = _Object(size, read)
         path = BRIDGE_PREFIX + quote(digest)
-        return f"{self.url}{path}?{self._signer.query(path, entry.size, self.url_ttl_s)}"
+        return f"{self.url}{path}?{self._signer.query(path, size, self.url_ttl_s)}"
 
     def serve(self, method: str, raw_path: str, query: str, range_header: str | None) -> Response:
         """Answer one bridge request."""
@@ -104,15 +123,14 @@ class XetBridge:
             found = self._files.get(raw_path.removeprefix(BRIDGE_PREFIX))
         if found is None:
             return _text(404, "No such object")
-        repo, entry = found
-        part = plan(range_header, entry.size, self._ignore_ranges(), suffix_ok=False)
+        part = plan(range_header, found.size, self._ignore_ranges(), suffix_ok=False)
         headers = [("Accept-Ranges", "bytes"), ("Content-Type", "application/octet-stream")]
         headers.append(("ETag", f'"{raw_path.removeprefix(BRIDGE_PREFIX)}"'))
         if part.content_range is not None:
             headers.append(("Content-Range", part.content_range))
         if part.status == 416 or method == "HEAD":
             return Response(part.status, headers, length=part.stop - part.start)
-        data = repo.read(entry, part.start, part.stop)
+        data = found.read(part.start, part.stop)
         if data is None:
             return _text(404, "Object content is no longer available")
         return Response(part.status, headers, data)

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from .buckets import BucketStore
 from .filecache import FileEntry
 from .repo import HubStore, Repo
 from .responses import Request, repo_not_found
 
 #: Publishes a Xet-backed file on the bridge and returns its signed URL.
 XetPublisher = Callable[[Repo, FileEntry], str]
+#: Publishes content on the bridge (Xet hash, size, reader of ``[start, stop)``) and returns its signed URL.
+ObjectPublisher = Callable[[str, int, Callable[[int, int], bytes | None]], str]
+
+BUCKET_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,9 @@ class Context:
     xet: XetPublisher | None = None  # set in Xet mode
     resolve_cache: bool = False  # regular files answer resolve with a 307 to /api/resolve-cache/
     ignore_ranges: bool = False  # answer every read with the whole file
+    buckets: BucketStore | None = None  # Storage Buckets (None: the simulator serves none)
+    publish_object: ObjectPublisher | None = None  # the bridge, always on for bucket files
+    bucket_page_size: int = BUCKET_PAGE_SIZE  # entries per bucket tree page
 
     def check_auth(self, namespace: str | None, req: Request) -> None:
         """401 RepoNotFound (the Hub hides private repos) unless the org's token rule is met."""

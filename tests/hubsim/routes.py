@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from . import api_read, api_resolve, api_write
+from . import api_buckets, api_read, api_resolve, api_write
 from .context import Context
 from .responses import HubError, Request, Response
 
@@ -47,6 +47,14 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", r"/api/validate-yaml", api_write.handle_validate_yaml),
     _route("POST", r"/api/repos/create", api_write.handle_create_repo),
     _route("GET", r"/api/agent-harnesses", api_write.handle_agent_harnesses),
+    # Storage Buckets
+    _route("GET HEAD", r"/buckets" + _REPO + r"/resolve/(?P<path>.+)", api_buckets.handle_resolve),
+    _route("GET", r"/api/buckets" + _REPO, api_buckets.handle_info),
+    _route("POST", r"/api/buckets" + _REPO, api_buckets.handle_create),
+    _route("GET", r"/api/buckets" + _REPO + r"/tree(?:/(?P<path>.*))?", api_buckets.handle_tree),
+    _route("POST", r"/api/buckets" + _REPO + r"/paths-info", api_buckets.handle_paths_info),
+    _route("POST", r"/api/buckets" + _REPO + r"/batch", api_buckets.handle_batch),
+    _route("GET", r"/api/buckets" + _REPO + r"/xet-(?P<kind>read|write)-token", api_buckets.handle_xet_token),
 )
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
 
 from .bridge import XetBridge
-from .context import Context
+from .buckets import BucketStore, split_bucket_id
+from .context import BUCKET_PAGE_SIZE, Context
 from .faults import Fault, FaultQueue
 from .quota import QuotaBook
 from .records import CommitRecord, RequestLog, RequestRecord
@@ -25,11 +27,25 @@ def _split_repo_id(repo_id: str) -> tuple[str, str]:
     return ns, name
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _ns(when: float | datetime | None) -> int | None:
+    """Epoch seconds or an aware datetime as epoch nanoseconds (exact to the microsecond)."""
+    if when is None:
+        return None
+    if isinstance(when, datetime):
+        return (when - _EPOCH) // timedelta(microseconds=1) * 1000
+    return round(when * 1e6) * 1000
+
+
 class HubSim:
-    """A Hub simulator serving ``ROOT/datasets/<org>/<name>/...`` on a loopback port.
+    """A Hub simulator serving ``ROOT/datasets/<org>/<name>/...`` and Storage Buckets
+    ``ROOT/buckets/<ns>/<name>/...`` on a loopback port.
 
     ``set_root`` swaps in a fresh directory (and resets requests, faults, token rules, commits,
-    snapshots, latency and every mode below), so one session-wide server can give each test a clean Hub.
+    snapshots, buckets, latency and every mode below), so one session-wide server can give each test
+    a clean Hub.
 
     Modes, all off by default: quota (``set_quota``), Xet (``enable_xet``; the bridge is
     ``self.bridge``), ``resolve_cache`` (307 for regular files) and ``ignore_ranges``.
@@ -50,6 +66,9 @@ class HubSim:
         self._lock = threading.Lock()
         Path(root).mkdir(parents=True, exist_ok=True)
         self._store = HubStore(Path(root))
+        self._buckets = BucketStore(Path(root))
+        # entries per page of a bucket tree listing (1,000 on the Hub; lower it to test paging quickly)
+        self.bucket_page_size = BUCKET_PAGE_SIZE
         self._tokens: dict[str, str] = {}
         self.faults = FaultQueue()
         self.log: RequestLog[RequestRecord] = RequestLog(Path(log_file) if log_file is not None else None)
@@ -125,6 +144,8 @@ class HubSim:
             Path(path).mkdir(parents=True, exist_ok=True)
             old, self._store = self._store, HubStore(Path(path))
             old.close()
+            self._buckets = BucketStore(Path(path))
+            self.bucket_page_size = BUCKET_PAGE_SIZE
             self._tokens = {}
             self.faults.clear()
             self.log.clear()
@@ -143,6 +164,9 @@ class HubSim:
             xet=self.bridge.publish if self._xet else None,
             resolve_cache=self.resolve_cache,
             ignore_ranges=self.ignore_ranges,
+            buckets=self._buckets,
+            publish_object=self.bridge.publish_object,
+            bucket_page_size=self.bucket_page_size,
         )
 
     def repo_dir(self, repo_id: str) -> Path:
@@ -174,6 +198,49 @@ class HubSim:
     def commits(self, repo_id: str) -> list[CommitRecord]:
         """Commits made through the commit API to this repository, oldest first."""
         return list(self._store.repo(*_split_repo_id(repo_id)).commits)
+
+    # -- Storage Buckets -------------------------------------------------------------------------
+
+    def bucket_dir(self, bucket_id: str) -> Path:
+        """Directory of a bucket (creates nothing); its regular files are the bucket's files."""
+        ns, name = split_bucket_id(bucket_id)
+        return self._buckets.root / ns / name
+
+    def create_bucket(self, bucket_id: str, private: bool = False) -> Path:
+        """Create a bucket (or set an existing one's visibility); returns its directory.
+
+        A private bucket answers 401 RepoNotFound to requests without a token. A folder made by hand
+        under ``ROOT/buckets`` is a public bucket too, created when first seen.
+        """
+        return self._buckets.create(*split_bucket_id(bucket_id), private=private).path
+
+    def put_bucket_file(
+        self,
+        bucket_id: str,
+        path: str,
+        data: bytes | str,
+        uploaded_at: float | datetime | None = None,
+        *,
+        mtime: float | datetime | None = None,
+    ) -> Path:
+        """Write a bucket file atomically (creating the bucket if needed); returns its path on disk.
+
+        ``uploaded_at`` (epoch seconds or aware datetime; default now) becomes the file's mtime on
+        disk, which is what listings report as ``uploadedAt``: ``os.utime`` on the file later moves it
+        too. ``mtime`` is the uploader's file time, reported as ``mtime`` while the file is left as
+        put; without one, ``mtime`` equals ``uploadedAt``.
+        """
+        ns, name = split_bucket_id(bucket_id)
+        bucket = self._buckets.get(ns, name) or self._buckets.create(ns, name)
+        content = data.encode() if isinstance(data, str) else data
+        return bucket.put(path, content, _ns(uploaded_at), _ns(mtime))
+
+    def delete_bucket_files(self, bucket_id: str, prefix_or_paths: str | Iterable[str]) -> list[str]:
+        """Delete every file under a raw string prefix (``str``) or the given paths; returns those deleted."""
+        bucket = self._buckets.get(*split_bucket_id(bucket_id))
+        if bucket is None:
+            raise FileNotFoundError(f"No bucket {bucket_id}")
+        return bucket.delete_many(prefix_or_paths)
 
     # -- auth ----------------------------------------------------------------------------------
 
