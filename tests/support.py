@@ -27,9 +27,9 @@ from progress_card.options import Options
 from progress_card.plan import Plan
 from progress_card.progress import Progress, card_spec
 from progress_card.report import Report
-from progress_card.run import Services
 from progress_card.run import plan as plan_core
 from progress_card.run import update as update_core
+from progress_card.services import Services
 from progress_card.storage import HubClient, HubDataset
 from progress_card.storage.quota import RateLimits
 from progress_card.storage.transport import RetryPolicy
@@ -114,8 +114,8 @@ def progress_of(
     """A job's progress with the figures a test chooses (its card line says them plainly)."""
     job = Job(config, HubDataset("acme/gen"), config=config, total=total)
     line = line_of(config, done, total, describe_progress(done, total, eta), verdict.tasks)
-    entry = CardEntry(card_spec(job), line, None, verdict.figures)
-    return Progress(done, total, verdict, eta, stalled_since, job.output.page, entry, history)
+    entry = CardEntry(card_spec(job, (f"{config}/**/*.parquet",)), line, None, verdict.figures)
+    return Progress(done, total, verdict, eta, stalled_since, job.page, entry, history)
 
 
 def ssh_settings(cluster: LoopbackCluster, **extra: object) -> str:

@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 
 HERE = Path(__file__).parent
 INPUT_ROWS = (2_000, 2_000, 1_000)  # three input files: 5,000 prompts
-UPLOADED = {"data": (400, 400, 400, 400, 400), "math": (250, 250, 250)}
+UPLOADED = {"default": (400, 400, 400, 400, 400), "math": (250, 250, 250)}
+"""Where datatrove writes each config: `<config>/`, `default/` for the default config."""
 MINUTES_BETWEEN_SHARDS = 40
 
 

@@ -48,6 +48,7 @@ def record(job: JobReport) -> dict[str, Any]:
         else job.status.name.lower().replace("_", "-"),
         "marked": job.marked,
         "queue": progress.queue if progress is not None else None,
+        "counted": progress.found or None if progress is not None else None,
         "message": job.error
         or (progress.reason if progress else "")
         or job.earlier

@@ -24,11 +24,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
+import yaml
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from .formatting import format_count, format_duration, format_eta_date, format_timestamp, percent, sparkline
-from .model import Eta, FinalFigures, Pending, TaskProgress
+from .model import Eta, FinalFigures, Loss, Pending, TaskProgress
 
 SECTION_HEADER = "## 🔄 Generation Progress"
 STATS_PENDING = "Generation in progress. Final statistics will be available upon completion."
@@ -43,6 +45,7 @@ _REMAINING = re.compile(r"⏱️ [^\r\n<]* remaining • 📅 [^\r\n<]*UTC")
 # The rate line starts with an invisible marker; its chart of the last day moves with the clock.
 _RATE_MARK = "<!-- progress-card:rate {config} -->"
 _CHART = re.compile(r"(?<= • last 24 h: )[▁▂▃▄▅▆▇█]+")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
 def _config_line(config: str) -> re.Pattern[str]:
@@ -78,6 +81,14 @@ def describe_progress(done: int, total: int, eta: Eta | None, tasks: TaskProgres
         return "⏱️ estimating time remaining..."
     remaining = format_duration(eta.remaining.total_seconds())
     return f"⏱️ {remaining} remaining • 📅 {format_eta_date(eta.finish_at)}"
+
+
+def describe_loss(loss: Loss) -> str:
+    """Shards counted before that are gone (a relaunch's overwrite, a deletion)."""
+    return (
+        f"{format_count(loss.shards)} shards ({format_count(loss.documents)} documents) disappeared from "
+        f"{loss.where} since {format_eta_date(loss.since)}"
+    )
 
 
 def describe_stall(since: datetime) -> str:
@@ -306,7 +317,9 @@ class CardSpec:
     load_path: str
     """What `load_dataset` is given in the usage example: the repo id, or the folder."""
     config: str
-    folder: str
+    patterns: tuple[str, ...]
+    """The files counted as the config's shards, relative to the repo's root; none when they are not
+    in the repo (a bucket, a folder elsewhere)."""
     split: str
     model: str | None = None
     source_dataset: str | None = None
@@ -348,10 +361,62 @@ OUR_TAG = "progress-card"
 
 def config_entry(spec: CardSpec) -> dict[str, object]:
     """The `configs:` entry that lets `load_dataset(repo, config)` and the viewer find the config."""
-    return {
-        "config_name": spec.config,
-        "data_files": [{"split": spec.split, "path": f"{spec.folder}/**/*.parquet"}],
-    }
+    path: str | list[str] = spec.patterns[0] if len(spec.patterns) == 1 else list(spec.patterns)
+    return {"config_name": spec.config, "data_files": [{"split": spec.split, "path": path}]}
+
+
+def front_matter(text: str) -> dict[str, Any] | None:
+    """The card's YAML metadata, or None when it has none, or none that reads as a mapping."""
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return None
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def declared_files(text: str | None, config: str) -> tuple[str, ...] | None:
+    """The files the card's `configs:` entry for `config` names, every split's, as `load_dataset` reads
+    them (a string, a list, a list of `{split, path}`, or split names mapped to paths), relative to the
+    repo's root and below its `data_dir`; None when the card declares nothing for the config."""
+    data = front_matter(text) if text is not None else None
+    configs = data.get("configs") if data else None
+    entry = next(
+        (e for e in configs if isinstance(e, dict) and e.get("config_name") == config),
+        None,
+    ) if isinstance(configs, list) else None  # fmt: skip
+    if entry is None:
+        return None
+    data_dir = str(entry.get("data_dir") or "").strip("/")
+    patterns = _patterns(entry.get("data_files")) or (["**/*.parquet"] if data_dir else [])
+    if not patterns:
+        return None
+    return tuple(f"{data_dir}/{pattern}" if data_dir else pattern for pattern in patterns)
+
+
+def declared_configs(text: str | None) -> tuple[str, ...]:
+    """The config names the card's `configs:` lists."""
+    data = front_matter(text) if text is not None else None
+    configs = data.get("configs") if data else None
+    if not isinstance(configs, list):
+        return ()
+    return tuple(str(e["config_name"]) for e in configs if isinstance(e, dict) and "config_name" in e)
+
+
+def _patterns(files: object) -> list[str]:
+    """The paths of a `data_files` value, in any of its forms."""
+    if isinstance(files, str):
+        return [files]
+    if isinstance(files, dict):
+        return [path for value in files.values() for path in _patterns(value)]
+    if isinstance(files, list):
+        found = []
+        for item in files:
+            found += _patterns(item["path"]) if isinstance(item, dict) and "path" in item else _patterns(item)
+        return found
+    return []
 
 
 def ensure_config(text: str, spec: CardSpec) -> tuple[str, str | None]:
@@ -362,14 +427,16 @@ def ensure_config(text: str, spec: CardSpec) -> tuple[str, str | None]:
     configs = list(data.get("configs") or [])
     if any(isinstance(entry, dict) and entry.get("config_name") == spec.config for entry in configs):
         return text, None
+    if not spec.patterns:
+        return text, None  # the shards are not in this repo: nothing to declare
     if OUR_TAG in (data.get("tags") or []):
         data["configs"] = [*configs, config_entry(spec)]
         return str(card), None
     if not configs and spec.config == "default":
-        return text, None  # the Hub finds data/ as the default config by itself
+        return text, None  # the Hub finds the default config's files by itself
     return text, (
         f"the card's configs: does not list {spec.config}, so load_dataset and the dataset viewer cannot "
-        f"find it; add `- config_name: {spec.config}` with data_files `{spec.folder}/**/*.parquet` to the "
+        f"find it; add `- config_name: {spec.config}` with data_files `{', '.join(spec.patterns)}` to the "
         "card's front matter"
     )
 
@@ -386,7 +453,7 @@ def new_card(entry: CardEntry, now: datetime) -> str:
         source_datasets=[spec.source_dataset] if spec.source_dataset else None,
         task_categories=["text-generation"],
         annotations_creators=["machine-generated"],
-        configs=[config_entry(spec)],
+        configs=[config_entry(spec)] if spec.patterns else None,
     )
     body = "\n".join(
         [

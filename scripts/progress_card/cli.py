@@ -21,10 +21,12 @@ from .compute import FinishDetector, SshClient, valid_job_id
 from .editing import JobsFile, add_text, edit_file, relaunch_text
 from .errors import ManifestError, MarkingError, TellingError
 from .manifest import Job, Manifest, load_manifest
+from .notes import Notebook
 from .options import REFRESH_AFTER, Options
 from .redaction import Redactor, secrets_from
 from .report import Report
-from .run import Services, apply, plan
+from .run import apply, plan
+from .services import Services
 from .storage import QUOTA_WAIT, HubClient, InputTotals, ShardMemory, Storage
 from .storage.quota import RateLimits
 from .storage.transport import RetryPolicy
@@ -241,7 +243,8 @@ def services(
         resolve_total=lambda job: resolve_total(job, storage, totals),
         verdicts=FinishDetector(ssh).verdicts,
         mark=jobs_file.mark,
-        memory=lambda job: ShardMemory.in_folder(state_dir, f"{job.output.url}/{job.folder}", writable),
+        memory=lambda location: ShardMemory.in_folder(state_dir, location, writable),
+        notebook=Notebook(state_dir, writable),
         tell=(lambda report: _tell(report, jobs, audience)) if audience is not None else None,
         publish=publish if status_dir is not None else None,
     )
@@ -397,9 +400,13 @@ def relaunch(jobs_path: Path, name: str, job_ids: tuple[str, ...]) -> None:
 @main.command()
 @JOBS_OPTION
 @click.option("--name", required=True, help="The job's name, unique in jobs.yaml.")
-@click.option("--repo", help="The output dataset on the Hub, org/name.")
-@click.option("--output", help="Instead of --repo: hf://datasets/org/name, or a local folder.")
-@click.option("--config", help="The dataset config (default: default, shards under data/).")
+@click.option("--repo", help="The dataset whose card shows the job's progress: org/name, or a local folder.")
+@click.option(
+    "--output",
+    help="The folder the job's writer writes shards to: hf://datasets/org/name/FOLDER, "
+    "hf://buckets/NS/NAME/PREFIX, or a local folder.",
+)
+@click.option("--config", help="The dataset config (default: default).")
 @click.option("--total", type=int, help="The expected number of documents.")
 @SLURM_JOB_ID_OPTION
 @click.option("--logging-dir", help="datatrove's logging folder (absolute path on the cluster, or a URL).")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 from jsonschema import Draft202012Validator, ValidationError
@@ -21,11 +21,13 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from .compute import LOCAL, Login, SshSettings
 from .errors import ManifestError
-from .schema import pattern, schema
-from .storage.locations import HubDataset, LocalDataset, Location
+from .schema import defined, schema
+from .storage.locations import HubBucket, HubDataset, LocalDataset, Location, Output
 
 HF_DATASETS_PREFIX = "hf://datasets/"
-_REPO_ID = pattern("repo")
+HF_BUCKETS_PREFIX = "hf://buckets/"
+_REPO_ID = defined("repoId")
+T = TypeVar("T")
 # Mapping-valued keys that merge key by key with the defaults instead of replacing them.
 _MERGED_KEYS = ("input", "ssh")
 # Keys that stand for one another: a job that sets one does not inherit the others from the defaults.
@@ -51,7 +53,11 @@ class Finished:
 @dataclass(frozen=True)
 class Job:
     name: str
-    output: Location
+    repo: Location | None = None
+    """The dataset whose card shows the job's progress (`repo:`)."""
+    output: Output | None = None
+    """The folder its writer writes shards to (`output:`), when jobs.yaml says; otherwise the shards
+    are found as the repo's card declares them, or by datatrove's convention."""
     config: str = "default"
     total: int | None = None
     input: InputDataset | None = None
@@ -71,9 +77,30 @@ class Job:
     """The events it sends notifications for; None: all of them."""
 
     @property
-    def folder(self) -> str:
-        """Folder of the config's shards: `data/` for the default config, `<config>/` otherwise."""
-        return "data" if self.config == "default" else self.config
+    def card_home(self) -> Location | None:
+        """Where the job's card lives: its repo, or the dataset its output is in; None for a job whose
+        shards are in a bucket or a folder and that names no repo."""
+        if self.repo is not None:
+            return self.repo
+        return self.output.place.dataset if self.output is not None else None
+
+    @property
+    def where(self) -> str:
+        """How messages name where the job writes: its output, or its repo."""
+        return str(self.output) if self.output is not None else str(self.repo)
+
+    @property
+    def page(self) -> str:
+        """Where people see the job's data: its card's dataset, or the place of its shards."""
+        if self.card_home is not None:
+            return self.card_home.page
+        assert self.output is not None  # the schema asks for repo or output
+        return self.output.place.page
+
+    @property
+    def launch(self) -> tuple[str, ...]:
+        """What names the job's current launch in its compute: a new one after a relaunch."""
+        return self.slurm_job_ids
 
 
 @dataclass(frozen=True)
@@ -150,9 +177,8 @@ def _build_jobs(path: Path, document: Any) -> tuple[Job, ...]:
             continue
         try:
             jobs.append(_job(path.parent, merged))
-        except ValueError as error:
-            key = "output" if "output" in merged else "input"
-            problems.append(f"{path}:{located.line_of(key)}: job {_quote(name)}: {key} {error}")
+        except _KeyError as error:
+            problems.append(f"{path}:{located.line_of(error.key)}: job {_quote(name)}: {error.key} {error}")
     if problems:
         raise ManifestError(problems)
     return tuple(jobs)
@@ -174,17 +200,43 @@ def _merge(defaults: Mapping[str, Any], entry: Mapping[str, Any]) -> tuple[dict[
     return merged, origins
 
 
+class _KeyError(ValueError):
+    """A key's value that the schema lets through but that cannot be used."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(problem)
+        self.key = key
+
+
+def _keyed(key: str, parse: Callable[[], T]) -> T:
+    try:
+        return parse()
+    except ValueError as error:
+        raise _KeyError(key, str(error)) from None
+
+
 def _job(base: Path, fields: Mapping[str, Any]) -> Job:
     raw_input = fields.get("input")
     job_ids = fields.get("slurm_job_id")
-    output = HubDataset(str(fields["repo"])) if "repo" in fields else _location(base, str(fields["output"]))
+    repo = (
+        _keyed("repo", lambda: _location(base, str(fields["repo"]), bare_ids=True))
+        if "repo" in fields
+        else None
+    )
+    output = _keyed("output", lambda: _output(base, str(fields["output"]))) if "output" in fields else None
+    if output is not None and not output.folder and output.place.dataset is not None and repo is None:
+        repo, output = (
+            output.place.dataset,
+            None,
+        )  # hf://datasets/org/name alone names the dataset, as repo does
     return Job(
         name=str(fields["name"]),
+        repo=repo,
         output=output,
         config=str(fields.get("config", "default")),
         total=_int_or_none(fields.get("total")),
         input=InputDataset(
-            location=_location(base, str(raw_input["dataset"]), bare_ids=True),
+            location=_keyed("input", lambda: _location(base, str(raw_input["dataset"]), bare_ids=True)),
             split=str(raw_input.get("split", "train")),
             config=_str_or_none(raw_input.get("config")),
         )
@@ -242,13 +294,38 @@ def _location(base: Path, text: str, bare_ids: bool = False) -> Location:
         if not _REPO_ID.fullmatch(repo_id):
             raise ValueError(f"must be hf://datasets/org/name, got {_quote(text)}")
         return HubDataset(repo_id)
+    if bare_ids and not text.startswith((".", "/", "~")) and "://" not in text:
+        if not _REPO_ID.fullmatch(text):
+            raise ValueError(
+                f"must be a dataset id such as org/name, or a folder starting with . or /, got {_quote(text)}"
+            )
+        return HubDataset(text)
+    return _folder(base, text)
+
+
+def _output(base: Path, text: str) -> Output:
+    """The writer's output folder: `hf://datasets/org/name/folder`, `hf://buckets/ns/name/prefix`, or a
+    local folder (a path relative to jobs.yaml's folder, or a `file://` URL)."""
+    for prefix, kind in ((HF_DATASETS_PREFIX, "datasets"), (HF_BUCKETS_PREFIX, "buckets")):
+        if text.startswith(prefix):
+            namespace, name, *rest = [*text.removeprefix(prefix).strip("/").split("/"), ""]
+            identifier, folder = f"{namespace}/{name}", "/".join(part for part in rest if part)
+            if not _REPO_ID.fullmatch(identifier) or ".." in rest or "." in rest:
+                raise ValueError(f"must be hf://{kind}/<namespace>/<name>[/<folder>], got {_quote(text)}")
+            place = HubDataset(identifier) if kind == "datasets" else HubBucket(identifier)
+            return Output(place, folder)
+    return Output(_folder(base, text), "")
+
+
+def _folder(base: Path, text: str) -> LocalDataset:
+    """A local folder: a `file://` URL, or a path relative to jobs.yaml's folder."""
     parsed = urlparse(text)
     if parsed.scheme == "file":
         return LocalDataset(Path(unquote(parsed.path)))
     if "://" in text:
-        raise ValueError(f"must be hf://datasets/org/name, a folder or a file:// URL, got {_quote(text)}")
-    if bare_ids and not text.startswith((".", "/", "~")) and _REPO_ID.fullmatch(text):
-        return HubDataset(text)
+        raise ValueError(
+            f"must be hf://datasets/..., hf://buckets/..., a folder or a file:// URL, got {_quote(text)}"
+        )
     return LocalDataset((base / Path(text).expanduser()).resolve())
 
 

@@ -39,11 +39,32 @@ class Count:
     unreadable: tuple[Unreadable, ...]
     arrivals: tuple[Arrival, ...]
     """The readable shards, oldest first: the job's upload history."""
+    gone: int = 0
+    """Shards counted by an earlier run that are no longer there."""
+    gone_documents: int = 0
+    """The documents they held."""
 
     @property
     def complete(self) -> bool:
         """Every listed shard was read."""
         return not self.unreadable
+
+
+@dataclass(frozen=True)
+class Found:
+    """Where a job's shards were looked for, and how full the folders that receive them are."""
+
+    what: str
+    """The files counted and why those: `default/**/*.parquet in acme/gen (datatrove's convention
+    for the default config)`."""
+    origin: str
+    """Where they are, for people: `hf://buckets/acme/raw/v1`, `acme/gen/default`."""
+    place: str
+    """The repo, bucket or folder they are in: `acme/gen`, `hf://buckets/acme/raw`."""
+    folders: dict[str, int]
+    """The entries (files and folders) directly in each folder that holds the job's shards."""
+    files: int
+    """Files of any kind seen at the place (repo, bucket or folder): a floor on all it holds."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +74,41 @@ class Total:
     documents: int
     source: str
     """Where the number came from, for the log."""
+
+
+@dataclass(frozen=True)
+class Peak:
+    """The highest count seen, and when."""
+
+    documents: int
+    shards: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Loss:
+    """Shards counted before that are gone, and the documents that went with them."""
+
+    shards: int
+    documents: int
+    since: datetime
+    """The last run that still saw them."""
+    where: str
+
+
+@dataclass(frozen=True)
+class JobNotes:
+    """What a run notes about a job for the next one (kept in the state folder)."""
+
+    at: datetime | None = None
+    """When the run that wrote them looked."""
+    peak: Peak | None = None
+    loss: Loss | None = None
+    launch: tuple[str, ...] = ()
+    """The compute's names of the launch followed then: another one now means a relaunch."""
+
+
+NOTHING = JobNotes()
 
 
 @dataclass(frozen=True)

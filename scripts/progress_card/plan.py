@@ -48,8 +48,9 @@ class RepoPlan:
     """What one repo's update will do."""
 
     label: str
-    target: Dataset = field(repr=False)
-    """Where the card is pushed."""
+    target: Dataset | None = field(repr=False)
+    """Where the card is pushed; None for jobs with no card (shards in a bucket or a folder, no repo),
+    or whose repo does not exist yet (`missing`)."""
     revision: str | None
     """The revision the card was read at: the commit goes on top of it, or fails."""
     before: str | None
@@ -60,6 +61,8 @@ class RepoPlan:
     warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     news: bool = False
     """Worth a commit: more than the clock changed, or the card's timestamp is old."""
+    missing: str | None = None
+    """Why the card's repo cannot be written: it does not exist (yet), or the token cannot see it."""
 
     @property
     def included(self) -> tuple[Item, ...]:
@@ -76,7 +79,10 @@ class RepoPlan:
         return f"Update generation progress: {', '.join(parts)}"
 
     def marks(self, now: datetime) -> list[Mark]:
-        """The finished jobs to mark in jobs.yaml once the card shows their final numbers."""
+        """The finished jobs to mark in jobs.yaml once the card shows their final numbers (none while
+        the card's repo is missing: no card would show them)."""
+        if self.missing is not None:
+            return []
         return [
             Mark(item.job.name, item.progress.outcome.value, now, item.progress.done)
             for item in self.items
@@ -87,10 +93,14 @@ class RepoPlan:
     def rows(self) -> list[JobReport]:
         """Each job's row of the report once the plan is applied, as far as the plan can tell."""
         status = Status.PUSHED if self.news else Status.UNCHANGED
+        if self.target is None:
+            status = Status.NO_REPO if self.missing is not None else Status.NO_CARD
         rows = []
         for item in self.items:
             name, progress = item.job.name, item.progress
             warnings = (*progress.warnings, *self.warnings.get(name, ()))
+            if self.missing is not None:
+                warnings += (self.missing,)
             hold = self.held.get(name)
             if hold is not None:
                 rows.append(JobReport(name, Status.HELD, progress, warnings=(*warnings, hold.reason)))
@@ -100,6 +110,11 @@ class RepoPlan:
 
     def describe(self, now: datetime) -> str:
         """The plan for `--dry-run`: the commit it would make, the jobs it would mark, and the card's diff."""
+        if self.target is None:
+            why = self.missing or "no card: the shards are not in a dataset repo, and jobs.yaml names no repo"
+            lines = [f"# {self.label}: {why}"]
+            lines += [f"#   mark {mark.job} {mark.outcome} in jobs.yaml" for mark in self.marks(now)]
+            return "\n".join(lines) + "\n"
         if not self.news:
             return f"# {self.label}: nothing new, no commit\n"
         lines = [f"# {self.label}: would commit {self.message!r}"]
@@ -138,6 +153,11 @@ def plan_card(
     return RepoPlan(target.label, target, revision, card, after, tuple(items), held, warnings, news)
 
 
+def plan_without_card(label: str, items: Sequence[Item], missing: str | None = None) -> RepoPlan:
+    """The plan of jobs whose card cannot be written: they have none, or its repo is `missing`."""
+    return RepoPlan(label, None, None, None, "", tuple(items), missing=missing)
+
+
 def _news(before: str | None, after: str, now: datetime, refresh_after: timedelta) -> bool:
     """A changed card is worth a commit when more than the clock changed, or its timestamp is old."""
     if before is None:
@@ -161,7 +181,7 @@ def _hold(card: str | None, item: Item, allow_decrease: bool) -> Hold | None:
         return None
     if now_shown.complete and progress.outcome is not Outcome.COMPLETED:
         return Hold(f"the card already shows {config} complete; left as it is", True)
-    if progress.done < now_shown.done and not allow_decrease:
+    if progress.done < now_shown.done and not allow_decrease and not progress.relaunched:
         return Hold(
             f"the count went down from {format_count(now_shown.done)} to {format_count(progress.done)}: card "
             "not changed (a listing glitch? if shards were deleted, run with --allow-decrease)",

@@ -15,6 +15,7 @@ from .card import (
     CardEntry,
     CardSpec,
     clamp,
+    describe_loss,
     describe_progress,
     describe_queue,
     describe_stall,
@@ -24,9 +25,25 @@ from .card import (
     rate_line,
 )
 from .estimate import estimate
-from .formatting import format_duration, format_eta_date, percent
+from .formatting import format_count, format_duration, format_eta_date, percent
+from .limits import FIX, Crowding, crowding
 from .manifest import Job
-from .model import Arrival, Count, Eta, FinalFigures, Outcome, TaskProgress, Total, Verdict
+from .model import (
+    NOTHING,
+    Arrival,
+    Count,
+    Eta,
+    FinalFigures,
+    Found,
+    JobNotes,
+    Loss,
+    Outcome,
+    Peak,
+    TaskProgress,
+    Total,
+    Verdict,
+)
+from .options import Options
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,12 @@ class Observation:
     verdict: Verdict
     total: Total
     count: Count
+    found: Found
+    notes: JobNotes = NOTHING
+    """What earlier runs noted about the job."""
+    declare: tuple[str, ...] = ()
+    """The files a new card's `configs:` declares for the config: the ones counted, when they are in
+    the card's own repo."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +79,16 @@ class Progress:
     history: tuple[Arrival, ...] = field(default=(), repr=False)
     """Its shards as they arrived, oldest first (for its chart)."""
     warnings: tuple[str, ...] = ()
+    found: str = ""
+    """The files counted, and why those."""
+    loss: Loss | None = None
+    """Shards counted before that are gone: `done` is then the count before they went."""
+    crowding: Crowding | None = None
+    """A folder of the job's, or its repo, near one of the Hub's limits."""
+    relaunched: bool = False
+    """The job follows another launch than the last run did: a lower count is to be shown."""
+    notes: JobNotes = field(default=NOTHING, repr=False)
+    """What this run notes about the job, for the next."""
 
     @property
     def percent(self) -> int:
@@ -94,54 +127,97 @@ class Progress:
         return self.history[-1].at if self.history else None
 
 
-def assess(seen: Observation, now: datetime) -> Progress:
-    """The job's progress at `now`, from what was gathered about it. Pure."""
-    job, verdict, count = seen.job, seen.verdict, seen.count
-    done, total = count.documents, seen.total.documents
+def assess(seen: Observation, options: Options) -> Progress:
+    """The job's progress at `options.now`, from what was gathered about it. Pure."""
+    job, verdict, count, now = seen.job, seen.verdict, seen.count, options.now
+    relaunched = bool(seen.notes.launch) and seen.notes.launch != job.launch
+    loss, notes = _remember(seen, now, forgive=relaunched or options.allow_decrease)
+    done, total = (
+        (notes.peak.documents if loss is not None and notes.peak else count.documents),
+        seen.total.documents,
+    )
     warnings: tuple[str, ...] = (verdict.warning,) if verdict.warning else ()
     if count.unreadable:
         warnings += (f"count incomplete: {len(count.unreadable)} unreadable shards",)
+    if count.shards == 0:
+        warnings += (f"no shards found yet: looked for {seen.found.what}",)
+    if loss is not None:
+        warnings += (f"{describe_loss(loss)}; {format_count(count.documents)} documents counted now",)
     queued = verdict.pending is not None
     uploading = verdict.alive and not queued
-    pace = estimate(count.arrivals, done, total, now, uploading, verdict.launch)
-    eta = pace.eta if uploading else None
+    pace = estimate(count.arrivals, count.documents, total, now, uploading, verdict.launch)
+    eta = pace.eta if uploading and loss is None else None
     stalled_since = pace.stalled_since  # only ever set for a job that is uploading
     if stalled_since is not None and pace.quiet_for is not None:
         quiet = format_duration(pace.quiet_for.total_seconds())
         warnings += (f"no new shards since {format_eta_date(stalled_since)} (more than {quiet} without one)",)
-    detail = _detail(verdict, done, total, eta, stalled_since)
+    crowded = crowding(seen.found, count.arrivals, now) if verdict.alive else None
+    if crowded is not None:
+        warnings += (f"{crowded}: {FIX}",)
+    detail = _detail(verdict, done, total, eta, stalled_since, loss)
+    if crowded is not None:
+        detail += f" • ⚠️ {crowded}"
     rate = (
         rate_line(job.config, pace.rate_per_hour, pace.hourly) if pace.rate_per_hour and not queued else None
     )
-    entry = CardEntry(
-        card_spec(job), progress_line(job.config, done, total, detail, verdict.tasks), rate, verdict.figures
-    )
+    line = progress_line(job.config, done, total, detail, verdict.tasks)
+    entry = CardEntry(card_spec(job, seen.declare), line, rate, verdict.figures)
     return Progress(
-        done, total, verdict, eta, stalled_since, job.output.page, entry, count.arrivals, warnings
-    )
+        done, total, verdict, eta, stalled_since, job.page, entry, count.arrivals, warnings,
+        seen.found.what, loss, crowded, relaunched, notes,
+    )  # fmt: skip
 
 
-def _detail(verdict: Verdict, done: int, total: int, eta: Eta | None, stalled_since: datetime | None) -> str:
-    """The text after the bar, by the job's state: complete, stopped, queued, stalled, or on its way."""
+def _remember(seen: Observation, now: datetime, forgive: bool) -> tuple[Loss | None, JobNotes]:
+    """The shards lost so far (None when there are none, or they are forgiven: a relaunch or
+    --allow-decrease), and the job's notes after this run: the highest count, the loss, the launch."""
+    count, notes = seen.count, seen.notes
+    peak = None if forgive else notes.peak
+    loss = None if forgive else notes.loss
+    if count.gone and not forgive:
+        since = loss.since if loss is not None else notes.at or now
+        shards = (loss.shards if loss else 0) + count.gone
+        documents = (loss.documents if loss else 0) + count.gone_documents
+        loss = Loss(shards, documents, since, seen.found.origin)
+    if loss is not None and peak is not None and count.documents >= peak.documents:
+        loss = None  # the count is back
+    if peak is None or count.documents >= peak.documents:
+        peak = Peak(count.documents, count.shards, now)
+    return loss, JobNotes(now, peak, loss, seen.job.launch)
+
+
+def _detail(
+    verdict: Verdict,
+    done: int,
+    total: int,
+    eta: Eta | None,
+    stalled_since: datetime | None,
+    loss: Loss | None,
+) -> str:
+    """The text after the bar, by the job's state: complete, stopped, queued, shards lost, stalled, or
+    on its way."""
     if verdict.outcome is Outcome.COMPLETED:
         return "✅ Complete"
     if verdict.outcome is not None:
         return describe_stop(done, total, verdict.reason)
     if verdict.pending is not None:
         return describe_queue(verdict.pending, done > 0)
+    if loss is not None:
+        return f"⚠️ {describe_loss(loss)}"
     if stalled_since is not None and done < total:
         return describe_stall(stalled_since)
     return describe_progress(done, total, eta, verdict.tasks)
 
 
-def card_spec(job: Job) -> CardSpec:
-    """What a new card says of the job, and where its `configs:` entry points."""
+def card_spec(job: Job, declare: tuple[str, ...] = ()) -> CardSpec:
+    """What a new card says of the job, and where its `configs:` entry points (`declare`)."""
     source = job.input.location if job.input else None
+    home = job.card_home
     return CardSpec(
-        title=job.output.title,
-        load_path=str(job.output),
+        title=home.title if home is not None else job.name,
+        load_path=str(home) if home is not None else job.where,
         config=job.config,
-        folder=job.folder,
+        patterns=declare,
         split=job.input.split if job.input else "train",
         model=job.model,
         source_dataset=source.hub_id if source is not None else None,

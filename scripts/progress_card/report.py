@@ -16,6 +16,7 @@ class Status(str, Enum):
     UNCHANGED = "card unchanged"
     DRY_RUN = "dry run, nothing pushed"
     NO_REPO = "repo not created yet, card not pushed"
+    NO_CARD = "no card (jobs.yaml names no repo for it)"
     SKIPPED = "already finished, skipped"
     HELD = "card kept as it was"
     INTERRUPTED = "not updated: the run was stopped"

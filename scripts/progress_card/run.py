@@ -2,14 +2,16 @@
 
 `plan` reads and writes nothing but the count's own cache (which a dry run does not write either).
 The compute is asked once which jobs are running or finished. Then the jobs are grouped by the
-dataset they write to, and the repos are planned side by side (a few at once). For one repo: one
-snapshot and one listing for all its configs; each job's I/O is gathered (its count, its total,
-its verdict) and its progress worked out (`progress.assess`, pure); the card is patched with every
-job's entry, giving a `RepoPlan`.
+dataset whose card shows them, and the groups are planned side by side (a few at once). For one
+group: the card is read; each job's shards are looked for as the dataset declares them
+(`finding.seek`); each place is listed once for all its jobs; each job's I/O is gathered (its count,
+its total, its notes: `gather.observe`) and its progress worked out (`progress.assess`, pure); the
+card is patched with every job's entry, giving a `RepoPlan`.
 
 `apply` pushes each repo's card as one commit (read again and re-planned when the branch moved
 meanwhile), marks the finished jobs in jobs.yaml only then, so that a finished job's card always
-shows its final numbers, and finally tells people and writes the status page.
+shows its final numbers, notes what it learnt about each job, and finally writes the status page
+and tells people.
 
 A job's failure is reported and the other jobs still run; a repo's failure fails its jobs only.
 Nothing here reads the clock: `Options.now` is passed in.
@@ -19,46 +21,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
 from .editing import Mark
-from .errors import CardConflict, JobError, MarkingError, QuotaSpent, RepoNotFound, StillCounting, Stopped
-from .formatting import format_count
+from .errors import CardConflict, JobError, MarkingError, RepoNotFound
+from .finding import seek
+from .gather import Places, Unobserved, observe
 from .logs import HeldLogs, replay
 from .manifest import Job
-from .model import RUNNING, Count, Total, Verdict
+from .model import RUNNING, Count, Found, Verdict
 from .options import Options
-from .plan import Item, Plan, RepoPlan, plan_card
+from .plan import Item, Plan, RepoPlan, plan_card, plan_without_card
 from .progress import Observation, assess
 from .report import JobReport, Report, Status
-from .storage import Dataset, Shard, ShardMemory, Snapshot, Storage, count_documents, shards_in
+from .services import Services
+from .storage import Dataset, Snapshot
 
 log = logging.getLogger(__name__)
 
 PUSH_ATTEMPTS = 4
 """Card pushes tried when the branch keeps moving under us (each time re-read and re-applied)."""
+SIGNAL_CHECK = 0.25
+"""Seconds between two looks of the main thread at the signals it was sent (SIGTERM)."""
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class Services:
-    """The edges an update talks to, built by the CLI (real clients) or by tests (loopback servers)."""
-
-    storage: Storage
-    resolve_total: Callable[[Job], Total]
-    verdicts: Callable[[Sequence[Job]], dict[str, Verdict]]
-    """What each job's compute says: asked once for all of them."""
-    mark: Callable[[Mark], None]
-    """Record a finished job in jobs.yaml (called for one job at a time, whatever the repos running)."""
-    memory: Callable[[Job], ShardMemory | None] = lambda job: None
-    """What earlier runs learnt about the job's shards (None: count everything)."""
-    tell: Callable[[Report], list[str]] | None = None
-    """Incident issues and notifications, once the cards are pushed; returns warnings."""
-    publish: Callable[[Report], None] | None = None
-    """The status page of all jobs, written last."""
 
 
 def update(jobs: Sequence[Job], services: Services, options: Options) -> Report:
@@ -73,11 +60,12 @@ def plan(jobs: Sequence[Job], services: Services, options: Options) -> Plan:
     """Every repo's plan, and every job's row as planned; nothing is written but the count's cache."""
     active = [job for job in jobs if job.finished is None]
     verdicts = services.verdicts(active) if active else {}
-    repos: dict[str, list[Job]] = {}
+    groups: dict[str, list[Job]] = {}
     for job in active:
-        repos.setdefault(job.output.url, []).append(job)
+        home = job.card_home
+        groups.setdefault(home.url if home is not None else f"job {job.name}", []).append(job)
     results = _side_by_side(
-        lambda group: _plan_repo(group, verdicts, services, options), list(repos.values()), options
+        lambda group: _plan_group(group, verdicts, services, options), list(groups.values()), options
     )
     rows = {job.name: _skipped(job) for job in jobs if job.finished is not None}
     planned = []
@@ -112,6 +100,10 @@ def _side_by_side(work: Callable[[T], R], items: Sequence[T], options: Options) 
     with HeldLogs() as logs, ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(logs.deferred, lambda item=item: work(item)) for item in items]
         for future in futures:  # in order: the log reads as if the items ran one by one
+            while not future.done():
+                # Waiting in short steps: a signal the OS hands to another thread is only acted on once
+                # this (the main) thread runs Python again, and a blocked wait would not notice it.
+                wait([future], timeout=SIGNAL_CHECK)
             records, result = future.result()
             replay(records)
             results.append(result)
@@ -134,42 +126,62 @@ def _log_skipped(job: Job) -> None:
     )
 
 
-def _plan_repo(
+def _plan_group(
     jobs: Sequence[Job], verdicts: dict[str, Verdict], services: Services, options: Options
 ) -> tuple[RepoPlan | None, list[JobReport]]:
-    """One repo's plan, and the rows of its jobs that are not in it (with why)."""
-    location = jobs[0].output
+    """The plan of the jobs one card shows (or of one job without a card), and the rows of the jobs
+    that are not in it (with why)."""
+    home = jobs[0].card_home
+    label = str(home) if home is not None else jobs[0].where
     if options.should_stop():
         return None, [JobReport(job.name, Status.INTERRUPTED) for job in jobs]
+    target: Dataset | None = None
+    snapshot: Snapshot | None = None
+    card: str | None = None
+    missing: str | None = None
     try:
-        target = services.storage.open(location)
-        snapshot = target.snapshot()
-        listed = shards_in(snapshot, sorted({job.folder for job in jobs}))
+        if home is not None:
+            target = services.storage.open(home)
+            snapshot = target.snapshot()
+            card = snapshot.read_card()
     except RepoNotFound as error:
-        return None, [
-            _no_repo(job, verdicts.get(job.name, RUNNING), error, services, options) for job in jobs
-        ]
+        target, missing = None, f"{error}: check the repo's name in jobs.yaml and that the token can read it"
     except JobError as error:
-        log.error("%s: %s", location, error)
+        log.error("%s: %s", label, error)
         return None, [JobReport(job.name, Status.FAILED, error=str(error)) for job in jobs]
+    sought = {job.name: seek(job, card) for job in jobs}
+    places = Places(
+        services.storage, {home.url: snapshot} if home is not None and snapshot is not None else {}
+    )
     rows: list[JobReport] = []
+    if missing is not None:  # nothing to count where the repo should be: only the jobs writing elsewhere
+        absent = [job for job in jobs if home is not None and sought[job.name].place.url == home.url]
+        rows += [
+            _nothing_yet(
+                job, verdicts.get(job.name, RUNNING), str(sought[job.name]), missing, services, options
+            )
+            for job in absent
+        ]
+        jobs = [job for job in jobs if job not in absent]
+    places.want([sought[job.name] for job in jobs])
     items: list[Item] = []
     for job in jobs:
         try:
-            seen = _observe(
-                job, verdicts.get(job.name, RUNNING), snapshot, listed[job.folder], services, options
-            )
-        except _Unobserved as why:
+            seen = observe(job, verdicts.get(job.name, RUNNING), sought[job.name], places, services, options)
+        except Unobserved as why:
             rows.append(why.row)
             continue
-        progress = assess(seen, options.now)
+        progress = assess(seen, options)
         for warning in progress.warnings:
             log.warning("%s: %s", job.name, warning)
         items.append(Item(job, progress))
     if not items:
         return None, rows
+    if target is None or snapshot is None:
+        repo_plan = plan_without_card(label, items, missing)
+        return repo_plan, [*rows, *repo_plan.rows()]
     try:
-        repo_plan = plan_card(target, snapshot.revision, snapshot.read_card(), items, options)
+        repo_plan = plan_card(target, snapshot.revision, card, items, options)
     except JobError as error:
         log.error("%s: %s", target.label, error)
         return None, [*rows, *(JobReport(i.job.name, Status.FAILED, error=str(error)) for i in items)]
@@ -178,69 +190,27 @@ def _plan_repo(
     return repo_plan, [*rows, *repo_plan.rows()]
 
 
-class _Unobserved(Exception):
-    """A job's I/O could not be gathered this run: its row says why."""
-
-    def __init__(self, row: JobReport) -> None:
-        super().__init__(row.summary())
-        self.row = row
-
-
-def _observe(
-    job: Job, verdict: Verdict, snapshot: Snapshot, shards: list[Shard], services: Services, options: Options
-) -> Observation:
-    """Everything the job's progress is worked out from; `_Unobserved` when it cannot be gathered."""
-    if options.should_stop():
-        raise _Unobserved(JobReport(job.name, Status.INTERRUPTED))
-    try:
-        total = services.resolve_total(job)
-        log.info("%s: expecting %s documents (%s)", job.name, format_count(total.documents), total.source)
-        count = count_documents(
-            snapshot,
-            job.folder,
-            workers=services.storage.workers,
-            memory=services.memory(job),
-            label=job.name,
-            stopping=options.should_stop,
-            shards=shards,
-        )
-    except StillCounting as error:
-        log.warning("%s: %s", job.name, error)
-        raise _Unobserved(JobReport(job.name, Status.COUNTING, warnings=(str(error),))) from None
-    except QuotaSpent as error:
-        log.warning("%s: %s; the next run continues", job.name, error)
-        row = JobReport(job.name, Status.DEFERRED, warnings=(f"{error}; the next run continues",))
-        raise _Unobserved(row) from None
-    except Stopped as error:
-        raise _Unobserved(JobReport(job.name, Status.INTERRUPTED, warnings=(str(error),))) from None
-    except JobError as error:
-        log.error("%s: %s", job.name, error)
-        raise _Unobserved(JobReport(job.name, Status.FAILED, error=str(error))) from None
-    except Exception as error:  # an unforeseen failure of one job must not stop the others
-        log.exception("%s: unexpected error", job.name)
-        row = JobReport(job.name, Status.FAILED, error=f"unexpected {type(error).__name__}: {error}")
-        raise _Unobserved(row) from None
-    _log_count(job, count)
-    return Observation(job, verdict, total, count)
-
-
-def _no_repo(
-    job: Job, verdict: Verdict, error: RepoNotFound, services: Services, options: Options
+def _nothing_yet(
+    job: Job, verdict: Verdict, sought: str, missing: str, services: Services, options: Options
 ) -> JobReport:
     """A job whose repo does not exist: nothing to count, no card, and never marked finished, since no
     card would show its final numbers."""
-    warning = f"{error}: check the repo's name in jobs.yaml and that the token can read it"
-    log.warning("%s: 0 documents so far: %s", job.name, warning)
+    log.warning("%s: 0 documents so far: %s", job.name, missing)
     try:
         total = services.resolve_total(job)
     except JobError:
-        return JobReport(job.name, Status.NO_REPO, warnings=(warning,))
-    progress = assess(Observation(job, verdict, total, Count(0, 0, (), ())), options.now)
-    return JobReport(job.name, Status.NO_REPO, progress, warnings=(warning,))
+        return JobReport(job.name, Status.NO_REPO, warnings=(missing,))
+    empty = Found(sought, job.where, job.where, {}, 0)
+    progress = assess(Observation(job, verdict, total, Count(0, 0, (), ()), empty), options)
+    return JobReport(job.name, Status.NO_REPO, progress, warnings=(missing,))
 
 
 def _apply_repo(repo_plan: RepoPlan, services: Services, options: Options) -> list[JobReport]:
-    """Push the repo's card when it has news, then mark the jobs it finishes; the jobs' final rows."""
+    """Note what was learnt of each job, push the repo's card when it has news, then mark the jobs it
+    finishes; the jobs' final rows."""
+    if services.notebook is not None:  # what was counted is known, whatever becomes of the push
+        for item in repo_plan.items:
+            services.notebook.write(item.job.name, item.progress.notes)
     rows = {row.name: row for row in repo_plan.rows()}
     if options.should_stop():  # a push not begun is left for the next run
         return [JobReport(name, Status.INTERRUPTED, row.progress) for name, row in rows.items()]
@@ -263,7 +233,8 @@ def _apply_repo(repo_plan: RepoPlan, services: Services, options: Options) -> li
 def _push(repo_plan: RepoPlan, options: Options) -> RepoPlan:
     """Commit the card on top of the revision it was read at; when the repo moved, read it again and
     plan again (a line that must now be left alone is left alone)."""
-    target: Dataset = repo_plan.target
+    target = repo_plan.target
+    assert target is not None  # only a plan with a card has news
     for attempt in range(1, PUSH_ATTEMPTS + 1):
         try:
             target.write_card(repo_plan.after, repo_plan.revision, repo_plan.message)
@@ -293,20 +264,3 @@ def _mark(row: JobReport, mark: Mark, services: Services) -> JobReport:
         log.warning("%s: not marked finished in jobs.yaml: %s", row.name, error)
         return row.but(row.status, f"not marked in jobs.yaml: {error}")
     return JobReport(row.name, row.status, progress, marked=True, warnings=row.warnings)
-
-
-def _log_count(job: Job, count: Count) -> None:
-    where = f"{job.output}/{job.folder}"
-    if count.shards == 0:
-        log.info("%s: no shards under %s yet: 0 documents", job.name, where)
-        return
-    log.info(
-        "%s: %s documents in %d shards under %s", job.name, format_count(count.documents), count.shards, where
-    )
-    if not count.complete:
-        log.warning(
-            "%s: count incomplete: %d of %d shards could not be read (listed above)",
-            job.name,
-            len(count.unreadable),
-            count.shards,
-        )

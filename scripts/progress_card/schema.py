@@ -24,11 +24,17 @@ def schema() -> dict[str, Any]:
 
 @cache
 def pattern(*keys: str) -> re.Pattern[str]:
-    """The pattern a job key's value follows, for `fullmatch`: `pattern("repo")`, `pattern("ssh", "host")`."""
+    """The pattern a job key's value follows, for `fullmatch`: `pattern("name")`, `pattern("ssh", "host")`."""
     node = _resolve(schema()["$defs"]["jobFields"]["properties"][keys[0]])
     for key in keys[1:]:
         node = _resolve(node["properties"][key])
     return re.compile(str(node["pattern"]).removeprefix("^").removesuffix("$"))
+
+
+@cache
+def defined(name: str) -> re.Pattern[str]:
+    """The pattern of a value the schema defines once in `$defs`, for `fullmatch`: `defined("repoId")`."""
+    return re.compile(str(schema()["$defs"][name]["pattern"]).removeprefix("^").removesuffix("$"))
 
 
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:

@@ -113,7 +113,7 @@ def _from_footers(source: InputDataset, snapshot: Snapshot, files: list[str], wo
             "input %s: the %s split is not all parquet, its size cannot be read", location, source.split
         )
         return None
-    shards = [shard for shard in snapshot.list_shards("") if shard.path in wanted]
+    shards = [shard for shard in snapshot.listing("").shards if shard.path in wanted]
     readable = [n for _, n in read_rows(snapshot, shards, workers=workers) if isinstance(n, int)]
     if len(readable) != len(wanted):
         log.warning(

@@ -4,9 +4,13 @@ The pipeline is the one datatrove's own `examples/inference/generate_data.py` bu
 a `ParquetReader` over a small local input, an `InferenceRunner` whose model is datatrove's dummy
 server (it answers chat completions locally), slowed down by the rollout, with local checkpoints
 so that every `records_per_chunk` documents close a chunk, and a `ParquetWriter` that uploads each
-closed chunk to `hf://datasets/<repo>/data/<rank>_<chunk>.parquet` through `HfFileSystem` as it
-goes. `SlurmPipelineExecutor` submits it as a job array, plus the dependent job that merges the
-tasks' stats into `<logging_dir>/stats.json`.
+closed chunk to the config's folder, `hf://datasets/<repo>/default/<rank>_<chunk>.parquet`, through
+`HfFileSystem` as it goes. `SlurmPipelineExecutor` submits it as a job array, plus the dependent job
+that merges the tasks' stats into `<logging_dir>/stats.json`.
+
+Before the launch, datatrove's own card generator writes the card, as its progress monitor does when
+it starts on a repo without one: a front matter whose `configs:` declares `default/**/*.parquet`,
+and a progress section at 0.
 
 The Slurm jobs import this module too (the pickled pipeline refers to `slow_rollout`), so it
 imports nothing from the tests.
@@ -19,6 +23,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +32,12 @@ from typing import Any
 ROOT = Path(__file__).parents[2]
 INPUT_FILES = 4
 """One input file per task: datatrove's readers hand out files, rank `r` gets files[r::tasks]."""
+CONFIG = "default"
+"""The config the job generates: datatrove's example names it after the prompt template, `default`
+unless one is named, and writes it to the repo folder of that name."""
+MODEL = "dummy-model"
+GENERATION = {"max_tokens": 64, "temperature": 0.0}
+"""The sampling parameters of every request (the card lists them)."""
 # The jobs inherit the submitting environment (datatrove runs `sbatch --export=ALL,...`); these are
 # also set in their script, so that no job can ever reach another Hub than the simulator.
 HUB_VARIABLES = (
@@ -68,9 +79,7 @@ async def slow_rollout(
 ) -> Any:
     """One chat completion per document, after `seconds` of thinking (a real model takes a while)."""
     await asyncio.sleep(seconds)
-    return await generate(
-        {"messages": [{"role": "user", "content": document.text}], "max_tokens": 64, "temperature": 0.0}
-    )
+    return await generate({"messages": [{"role": "user", "content": document.text}], **GENERATION})
 
 
 def write_input(folder: Path, plan: Plan) -> Path:
@@ -118,6 +127,8 @@ class Generation:
 
     repo_id: str
     input_dir: Path
+    source_id: str
+    """The Hub dataset the card names as the source: the input's files, uploaded (see `card_params`)."""
     logging_dir: Path
     checkpoints_dir: Path
     plan: Plan
@@ -134,6 +145,47 @@ class Generation:
     def stats_path(self) -> Path:
         return self.logging_dir / "stats.json"
 
+    @property
+    def output_folder(self) -> str:
+        """Where the writer uploads: the config's folder of the repo, as datatrove's example writes it."""
+        return f"hf://datasets/{self.repo_id}/{CONFIG}"
+
+    def card_params(self) -> Any:
+        """What datatrove's card generator is told of the job, as datatrove's example fills it in."""
+        from datatrove.pipeline.inference.dataset_card_generator import InferenceDatasetCardParams
+
+        return InferenceDatasetCardParams(
+            output_repo_id=self.repo_id,
+            # A Hub dataset id, not the local input the reader reads: the generator asks the Hub about
+            # its source (`fetch_source_dataset_metadata` calls `dataset_info`), which refuses a path
+            # ("HFValidationError: Repo id must be in the form 'repo_name' or 'namespace/repo_name'")
+            # and answers 404 for a dataset it does not hold. The test uploads the same files there.
+            input_dataset_name=self.source_id,
+            input_dataset_split="train",
+            input_dataset_config=None,
+            prompt_column="text",
+            prompt_template=None,
+            prompt_template_name=CONFIG,
+            system_prompt=None,
+            model_name=MODEL,
+            model_revision="main",
+            generation_kwargs=dict(GENERATION),
+            spec_config=None,
+            stats_path=str(self.stats_path),
+        )
+
+    def create_card(self) -> None:
+        """The card datatrove's `InferenceProgressMonitor` writes when it starts on a repo without a README:
+        its progress section at 0 documents of the total, in the card its generator builds."""
+        from datatrove.pipeline.inference.dataset_card_generator import build_and_upload_dataset_card
+        from datatrove.pipeline.inference.progress_monitor import create_progress_section_markdown
+
+        now = time.time()
+        build_and_upload_dataset_card(
+            params=self.card_params(),
+            progress_section=create_progress_section_markdown(CONFIG, 0, self.plan.documents, now, now),
+        )
+
     def executor(self) -> Any:
         """A fresh SlurmPipelineExecutor for the whole pipeline (launching it again skips completed tasks)."""
         from datatrove.executor import SlurmPipelineExecutor
@@ -148,7 +200,7 @@ class Generation:
                 rollout_fn=slow_rollout,
                 config=InferenceConfig(
                     server_type="dummy",
-                    model_name_or_path="dummy-model",
+                    model_name_or_path=MODEL,
                     max_concurrent_generations=plan.concurrency,
                     max_concurrent_documents=plan.concurrency,
                     server_ready_delay_sec=0.2,
@@ -158,8 +210,8 @@ class Generation:
                 checkpoints_local_dir=str(self.checkpoints_dir),
                 records_per_chunk=plan.records_per_chunk,
                 output_writer=ParquetWriter(
-                    output_folder=f"hf://datasets/{self.repo_id}",
-                    output_filename="data/${rank}_${chunk_index}.parquet",
+                    output_folder=self.output_folder,
+                    output_filename="${rank}_${chunk_index}.parquet",
                     expand_metadata=True,
                 ),
             ),

@@ -1,10 +1,11 @@
 """A real datatrove generation job on the loopback Slurm, followed from the outside as in production.
 
 datatrove (from PyPI) runs its inference pipeline (tests/e2e/generation.py) as a Slurm job array
-that uploads parquet shards to the Hub simulator through the real `huggingface_hub` client, then a
-dependent job that writes stats.json. progress-card follows it as it would a week-long job: the
-shards on the Hub, the Slurm job and datatrove's logging folder over ssh; once through the real
-workflow under act.
+that uploads parquet shards to the Hub simulator's `default/` folder through the real
+`huggingface_hub` client, then a dependent job that writes stats.json; the card is datatrove's own,
+written before the launch. progress-card follows it as it would a week-long job: the shards where
+the card's `configs:` says they are, the Slurm job and datatrove's logging folder over ssh; once
+through the real workflow under act.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from click.testing import Result
 from huggingface_hub import HfApi
 
@@ -28,7 +30,7 @@ from tests.cluster import LoopbackCluster
 from tests.cluster.procs import poll
 from tests.cluster.slurmconf import PARTITION
 from tests.e2e.act import act, checkout, commit_and_push, origin_log
-from tests.e2e.generation import Generation, Plan, write_input
+from tests.e2e.generation import CONFIG, Generation, Plan, write_input
 from tests.ghsim import GitHubSim
 from tests.hubsim import HubSim
 from tests.support import card, command, progress_line, ssh_settings
@@ -36,6 +38,10 @@ from tests.support import card, command, progress_line, ssh_settings
 pytestmark = pytest.mark.cluster
 
 REPO = "acme/gen"
+SOURCE = "acme/prompts"
+"""The input dataset as the card names it: the input's files, uploaded to the simulator."""
+DECLARED = f"{CONFIG}/**/*.parquet"
+"""What datatrove's card declares for the default config in its `configs:`."""
 PLAN = Plan()
 """4 tasks of 60 documents, 2 at a time, 6 shards each: about 50 s from submission to stats.json."""
 ENDED = {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED"}
@@ -51,10 +57,16 @@ def datatrove(
 
     def start(plan: Plan) -> Generation:
         base = cluster.shared_dir / f"datatrove-{tmp_path.name}"
-        HfApi().create_repo(REPO, repo_type="dataset")  # as datatrove's example does before submitting
+        api = HfApi()
+        input_dir = write_input(base / "input", plan)
+        # The input on the Hub too, for the card's source (the reader reads the local copy).
+        api.create_repo(SOURCE, repo_type="dataset")
+        api.upload_folder(repo_id=SOURCE, repo_type="dataset", folder_path=input_dir)
+        api.create_repo(REPO, repo_type="dataset")  # as datatrove's example does before submitting
         generation = Generation(
             repo_id=REPO,
-            input_dir=write_input(base / "input", plan),
+            input_dir=input_dir,
+            source_id=SOURCE,
             logging_dir=base / "logs",
             checkpoints_dir=base / "checkpoints",
             plan=plan,
@@ -62,6 +74,7 @@ def datatrove(
             partition=PARTITION,
         )
         started.append(generation)
+        generation.create_card()  # as datatrove's progress monitor does when it starts
         generation.launch()
         return generation
 
@@ -104,12 +117,17 @@ def summary(result: Result) -> str:
     return result.stderr.splitlines()[-1]
 
 
+def card_text(hub: HubSim) -> str:
+    return card(hub, REPO)
+
+
 def card_line(hub: HubSim) -> str:
-    return progress_line(card(hub, REPO))
+    return progress_line(card_text(hub))
 
 
 def shards(hub: HubSim) -> list[Path]:
-    return sorted((hub.repo_dir(REPO) / "data").glob("*.parquet"))
+    """The shards in the config's folder of the repo, where the writer uploads them."""
+    return sorted((hub.repo_dir(REPO) / CONFIG).glob("*.parquet"))
 
 
 def rows(hub: HubSim) -> int:
@@ -134,6 +152,32 @@ def wait_for_stats(cluster: LoopbackCluster, generation: Generation) -> None:
         f"stats job {generation.merge_job_id}: {states}\n{generation.diagnostics()}"
     )
     assert generation.stats_path.is_file(), generation.diagnostics()
+
+
+def front_matter(text: str) -> str:
+    """A card's YAML front matter, byte for byte, without its fences."""
+    assert text.startswith("---\n"), text[:200]
+    return text[len("---\n") : text.index("\n---\n", 3) + 1]
+
+
+def assert_declares_default(text: str, datatrove_card: str) -> None:
+    """The card still declares the config's files as datatrove's card did, in the very bytes datatrove
+    wrote: progress-card patches the progress line of a card it did not create, never its front matter."""
+    assert yaml.safe_load(front_matter(text))["configs"] == [
+        {"config_name": CONFIG, "data_files": [{"split": "train", "path": DECLARED}]}
+    ]
+    assert front_matter(text) == front_matter(datatrove_card)
+
+
+def counted_lines(log: str) -> list[tuple[int, int]]:
+    """(documents, shards) of every count progress-card logged, found where the card's configs: says."""
+    found = re.findall(
+        rf"^.*gen: (\d+) documents in (\d+) shards: {re.escape(DECLARED)} in {REPO} "
+        rf"\(the card's configs: entry for {CONFIG}\)$",
+        log,
+        re.MULTILINE,
+    )
+    return [(int(documents), int(count)) for documents, count in found]
 
 
 def datatrove_figures(stats_path: Path) -> dict[str, Any]:
@@ -183,7 +227,7 @@ def uploads_after(hub: HubSim, moment: float) -> set[str]:
         for commit in hub.commits(REPO)
         if commit.time > moment
         for path in commit.files
-        if path.startswith("data/")
+        if path.startswith(f"{CONFIG}/")
     }
 
 
@@ -207,6 +251,11 @@ def test_a_generation_job_is_followed_from_its_first_shards_to_its_final_figures
     total = PLAN.documents
     jobs = jobs_file(tmp_path, cluster, generation)
     written = jobs.read_text()
+    # datatrove's card, as its monitor writes it at the start: nothing done yet.
+    datatrove_card = card_text(hub)
+    assert progress_line(datatrove_card) == (
+        f"**default**: [{'○' * 20}] 0% • 0/{total} docs<br>⏱️ waiting for first shard upload..."
+    )
 
     # While it runs: a fifth of the documents are up, the first two tasks still at work.
     wait_for_rows(hub, generation, total // 5)
@@ -220,6 +269,8 @@ def test_a_generation_job_is_followed_from_its_first_shards_to_its_final_figures
     assert progress, running.stderr
     done = int(progress[1])
     assert 0 < before <= done <= after < total
+    # Counted in default/, where datatrove's card declares the config's files: one log line says so.
+    assert counted_lines(caplog.text) == [(done, done // PLAN.records_per_chunk)], caplog.text
     assert re.fullmatch(r"< 1m|[1-3]m", progress[4]), progress[4]  # the whole job takes about a minute
     source = f"parquet footers of 4 train files of {generation.input_dir}"
     assert f"gen: expecting {total} documents ({source})" in caplog.text
@@ -228,6 +279,7 @@ def test_a_generation_job_is_followed_from_its_first_shards_to_its_final_figures
     now = datetime.now(timezone.utc)
     assert now - timedelta(minutes=1) <= card_date(card) <= now + timedelta(minutes=3), card
     assert jobs.read_text() == written
+    assert_declares_default(card_text(hub), datatrove_card)
 
     # The hourly workflow, once, while the job runs: the same answers, nothing marked or committed.
     work = checkout(tmp_path / "act")
@@ -280,13 +332,18 @@ def test_a_generation_job_is_followed_from_its_first_shards_to_its_final_figures
     figures = assert_final_figures(hub, generation.stats_path)
     assert figures["documents"] == total and figures["prompt"]["total"] > 0
     assert figures["completion"]["total"] == 100 * total  # the dummy model's 100 tokens per answer
+    # The count is exact, every shard in default/ and none elsewhere; datatrove's front matter is intact.
+    assert rows(hub) == total and len(shards(hub)) == PLAN.shards
+    assert counted_lines(caplog.text)[1:] == [(total, PLAN.shards)], caplog.text
+    assert not (hub.repo_dir(REPO) / "data").exists()
+    assert_declares_default(card_text(hub), datatrove_card)
 
     # Every shard was uploaded once, as its chunk closed, and the ETA was about right.
     uploads = [
         (path, commit.time)
         for commit in hub.commits(REPO)
         for path in commit.files
-        if path.startswith("data/")
+        if path.startswith(f"{CONFIG}/")
     ]
     assert len(uploads) == len({path for path, _ in uploads}) == PLAN.shards == len(shards(hub))
     last_upload = datetime.fromtimestamp(max(when for _, when in uploads), timezone.utc)
@@ -308,6 +365,7 @@ def test_a_cancelled_job_is_marked_with_its_last_count_then_relaunched_and_follo
     total, first_job = PLAN.documents, generation.job_id
     jobs = jobs_file(tmp_path, cluster, generation)
     written = jobs.read_text()
+    datatrove_card = card_text(hub)
     completions = generation.logging_dir / "completions"
 
     # Half way: the first two tasks have completed, the last two have uploaded some of their shards.
@@ -382,8 +440,12 @@ def test_a_cancelled_job_is_marked_with_its_last_count_then_relaunched_and_follo
     )
     assert ids == [f"prompt-{i:05d}" for i in range(total)]
     assert not {
-        path for path in uploads_after(hub, relaunched_at) if path.startswith(("data/00000_", "data/00001_"))
+        path
+        for path in uploads_after(hub, relaunched_at)
+        if path.startswith((f"{CONFIG}/00000_", f"{CONFIG}/00001_"))
     }
+    assert not (hub.repo_dir(REPO) / "data").exists()
+    assert_declares_default(card_text(hub), datatrove_card)
 
     # logging_dir: the tasks done, 2 of 4 when cancelled, all of them in the end.
     assert stop[1] == ", tasks 2/4", summary(cancelled)

@@ -31,7 +31,7 @@ def client(hub: HubSim) -> HubClient:
 
 def count(client: HubClient, memory: ShardMemory | None) -> int:
     snapshot = client.repo("acme/gen").snapshot()
-    result = count_documents(snapshot, "data", workers=8, memory=memory)
+    result = count_documents(snapshot, snapshot.listing("data").shards, workers=8, memory=memory)
     assert result.complete
     return result.documents
 

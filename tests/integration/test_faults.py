@@ -56,7 +56,7 @@ def jobs(hub: HubSim, tmp_path: Path) -> Path:
     write_shard(tmp_path / "local" / "data" / "0.parquet", 7)
     return write_manifest(
         tmp_path,
-        "jobs:\n  - {name: hub, repo: acme/gen, total: 100}\n  - {name: local, output: ./local, total: 10}\n",
+        "jobs:\n  - {name: hub, repo: acme/gen, total: 100}\n  - {name: local, repo: ./local, total: 10}\n",
     )
 
 

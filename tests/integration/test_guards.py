@@ -3,12 +3,13 @@ progress card, or clobber what someone else wrote to the card meanwhile."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from progress_card.report import Report
 from tests.hubsim import Fault, HubSim
-from tests.support import card, said, update_at, write_manifest, write_shard
+from tests.support import card, progress_line, said, update_at, write_manifest, write_shard
 
 MANIFEST = "jobs: [{name: gen, repo: acme/gen, total: 100}]"
 DATATROVE_FINAL = """---
@@ -45,12 +46,36 @@ def upload(hub: HubSim, rows: list[int], now: datetime) -> None:
         )
 
 
-def test_a_count_that_goes_down_is_not_published_unless_allowed(hub: HubSim, tmp_path: Path) -> None:
+def test_shards_that_disappear_keep_the_count_shown_and_say_so_until_allowed(
+    hub: HubSim, tmp_path: Path
+) -> None:
+    now = datetime.now(timezone.utc)
+    upload(hub, [20, 20, 20], now)
+    assert "60/100 docs" in said(update(tmp_path, now))
+    (hub.repo_dir("acme/gen") / "data" / "2.parquet").unlink()
+
+    lost = update(tmp_path, now + timedelta(minutes=1))
+
+    assert lost.exit_code == 0
+    [row] = lost.jobs
+    assert row.progress is not None and row.progress.loss is not None
+    when = now.strftime("%b %d %Y, %H:%M UTC")
+    news = f"1 shards (20 documents) disappeared from acme/gen/data since {when}"
+    assert said(lost).startswith(f"gen: 60/100 docs (60%), card pushed, {news}; 40 documents counted now")
+    assert progress_line(card(hub)) == f"**default**: [●●●●●●●●●●●●○○○○○○○○] 60% • 60/100 docs<br>⚠️ {news}"
+    # Deleted on purpose: --allow-decrease publishes the lower count, and the loss is forgotten.
+    allowed = update(tmp_path, now + timedelta(minutes=2), allow_decrease=True)
+    assert "40/100 docs" in said(allowed) and "disappeared" not in said(allowed)
+    assert "**default**: [●●●●●●●●○○○○○○○○○○○○] 40% • 40/100 docs" in card(hub)
+
+
+def test_without_the_state_folder_a_lower_count_is_held_by_the_card(hub: HubSim, tmp_path: Path) -> None:
     now = datetime.now(timezone.utc)
     upload(hub, [20, 20, 20], now)
     assert "60/100 docs" in said(update(tmp_path, now))
     before = card(hub)
     (hub.repo_dir("acme/gen") / "data" / "2.parquet").unlink()
+    shutil.rmtree(tmp_path / "state")  # a cache lost: nothing says a shard went
 
     held = update(tmp_path, now + timedelta(minutes=1))
 
@@ -62,8 +87,6 @@ def test_a_count_that_goes_down_is_not_published_unless_allowed(hub: HubSim, tmp
         "(a listing glitch? if shards were deleted, run with --allow-decrease)"
     )
     assert card(hub) == before
-    assert "40/100 docs" in said(update(tmp_path, now + timedelta(minutes=2), allow_decrease=True))
-    assert "**default**: [●●●●●●●●○○○○○○○○○○○○] 40% • 40/100 docs" in card(hub)
 
 
 def test_a_card_showing_the_job_complete_is_not_turned_back(hub: HubSim, tmp_path: Path) -> None:

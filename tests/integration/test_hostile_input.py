@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from progress_card.cli import main
 from progress_card.compute.slurm.script import build_script, parse_sections
-from progress_card.schema import pattern
+from progress_card.schema import defined, pattern
 from tests.hubsim import HubSim
 from tests.support import watched
 
@@ -50,7 +50,7 @@ bad_values = st.one_of(
         st.one_of(st.text(max_size=8), st.integers(max_value=0), st.booleans(), st.floats().filter(lambda f: not f.is_integer())),
     ),
     st.tuples(st.just("name"), st.text(min_size=1, max_size=10).filter(lambda t: not pattern("name").fullmatch(t))),
-    st.tuples(st.just("repo"), st.text(max_size=20).filter(lambda t: not pattern("repo").fullmatch(t))),
+    st.tuples(st.just("repo"), st.text(max_size=20).filter(lambda t: not defined("repoId").fullmatch(t))),
     st.tuples(st.just("slurm_job_id"), st.text(min_size=1, max_size=10).filter(lambda t: not pattern("slurm_job_id").fullmatch(t))),
     st.tuples(st.just("stats_path"), st.text(max_size=20).filter(lambda t: not pattern("stats_path").match(t))),
     st.tuples(st.just("max_examples"), st.integers(max_value=-2)),

@@ -28,7 +28,7 @@ def completed_jobs(folder: Path, count: int, repo: str | None = None) -> Path:
     (folder / "stats.json").write_text(STATS)
     entries = []
     for index in range(count):
-        where = f"repo: {repo}, config: c{index}" if repo else f"output: ./out{index}"
+        where = f"repo: {repo}, config: c{index}" if repo else f"repo: ./out{index}"
         entries.append(
             f"  # job number {index}\n  - {{name: job{index}, {where}, total: 10, stats_path: 'file://{folder}/stats.json'}}\n"
         )

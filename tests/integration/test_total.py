@@ -37,7 +37,7 @@ configs:
 
 
 def job(**fields: object) -> Job:
-    return Job(name="gen", output=HubDataset("acme/gen"), **fields)  # type: ignore[arg-type]
+    return Job(name="gen", repo=HubDataset("acme/gen"), **fields)  # type: ignore[arg-type]
 
 
 def on_hub(split: str = "train", config: str | None = None) -> InputDataset:

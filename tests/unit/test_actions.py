@@ -63,6 +63,7 @@ def test_outputs_count_and_list_every_job() -> None:
         "card": "pushed",
         "marked": False,
         "queue": None,
+        "counted": None,
         "message": None,
     }
     assert [r["status"] for r in records] == [

@@ -27,7 +27,13 @@ LATER = NOW + timedelta(hours=1)
 
 def entry(config: str, line: str, rate: str | None = None) -> CardEntry:
     """What the tool writes for `config`: its progress line, and the rate line below it."""
-    spec = CardSpec(title="acme/gen", load_path="acme/gen", config=config, folder=config, split="train")
+    spec = CardSpec(
+        title="acme/gen",
+        load_path="acme/gen",
+        config=config,
+        patterns=(f"{config}/**/*.parquet",),
+        split="train",
+    )
     return CardEntry(spec, line, rate)
 
 
@@ -171,13 +177,13 @@ def test_a_timestamp_outside_the_section_is_left_alone() -> None:
 
 
 @pytest.mark.parametrize("config", ["default", "math"])
-def test_a_new_card_has_metadata_progress_and_usage(config: str) -> None:
-    folder = "data" if config == "default" else config
+def test_a_new_card_declares_what_it_counted_and_has_progress_and_usage(config: str) -> None:
+    folder = config  # datatrove writes every config, the default one too, to <config>/
     spec = CardSpec(
         title="acme/gen",
         load_path="acme/gen",
         config=config,
-        folder=folder,
+        patterns=(f"{folder}/**/*.parquet",),
         split="train",
         model="org/model-7b",
         source_dataset="org/prompts",
@@ -281,7 +287,13 @@ def test_the_rate_line_sits_below_the_config_line_and_is_patched_in_place() -> N
 
 
 def test_a_new_card_carries_the_rate_line() -> None:
-    spec = CardSpec(title="acme/gen", load_path="acme/gen", config="default", folder="data", split="train")
+    spec = CardSpec(
+        title="acme/gen",
+        load_path="acme/gen",
+        config="default",
+        patterns=("default/**/*.parquet",),
+        split="train",
+    )
     rate = rate_line("default", 50, [1] * 24)
     text = new_card(CardEntry(spec, line("default", 5, 10), rate), NOW)
     assert f"{line('default', 5, 10)}\n\n{rate}\n\n*Last updated: " in text

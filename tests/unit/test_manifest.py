@@ -6,7 +6,7 @@ import pytest
 from progress_card.compute import LOCAL, SshSettings
 from progress_card.errors import ManifestError
 from progress_card.manifest import Finished, InputDataset, load_manifest
-from progress_card.storage import HubDataset, LocalDataset
+from progress_card.storage import HubBucket, HubDataset, LocalDataset, Output
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -39,30 +39,42 @@ def test_defaults_apply_to_every_job_and_jobs_override_them(tmp_path: Path) -> N
         """,
     )
     math, local = load_manifest(path).jobs
-    assert math.output == HubDataset("acme/gen")
-    assert math.config == "math" and math.folder == "math"
+    assert (math.repo, math.output, math.card_home) == (HubDataset("acme/gen"), None, HubDataset("acme/gen"))
+    assert math.config == "math"
     assert math.input == InputDataset(HubDataset("org/prompts"), split="test")
     assert math.max_examples == 1000
-    assert local.output == LocalDataset(tmp_path / "out")
-    assert local.folder == "data"
+    assert (local.repo, local.output) == (None, Output(LocalDataset(tmp_path / "out"), ""))
+    assert local.card_home is None  # a folder of shards has no card, unless repo: names one
     assert local.total == 5
 
 
-def test_outputs_are_hub_urls_file_urls_or_folders(tmp_path: Path) -> None:
+def test_an_output_is_the_writers_folder_in_a_repo_a_bucket_or_on_disk(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         f"""
         jobs:
-          - {{name: a, output: "hf://datasets/acme/gen", total: 1}}
-          - {{name: b, output: "file://{tmp_path}/x", total: 1}}
-          - {{name: c, output: "../y", total: 1, input: {{dataset: ./prompts}}}}
+          - {{name: a, output: "hf://datasets/acme/gen/default/", total: 1}}
+          - {{name: b, output: "hf://buckets/acme/raw/v1/math", total: 1, repo: acme/gen}}
+          - {{name: c, output: "file://{tmp_path}/x", total: 1}}
+          - {{name: d, output: "../y", total: 1, input: {{dataset: ./prompts}}}}
+          - {{name: e, repo: ./dataset, total: 1}}
         """,
     )
-    a, b, c = load_manifest(path).jobs
-    assert a.output == HubDataset("acme/gen")
-    assert b.output == LocalDataset(tmp_path / "x")
-    assert c.output == LocalDataset(tmp_path.parent / "y")
-    assert c.input == InputDataset(LocalDataset(tmp_path / "prompts"))
+    a, b, c, d, e = load_manifest(path).jobs
+    assert (a.output, a.card_home) == (Output(HubDataset("acme/gen"), "default"), HubDataset("acme/gen"))
+    assert a.output is not None and a.output.pattern == "default/**/*.parquet"
+    assert (b.output, b.card_home) == (Output(HubBucket("acme/raw"), "v1/math"), HubDataset("acme/gen"))
+    assert str(b.output) == "hf://buckets/acme/raw/v1/math"
+    assert (c.output, c.card_home) == (Output(LocalDataset(tmp_path / "x"), ""), None)
+    assert d.output == Output(LocalDataset(tmp_path.parent / "y"), "")
+    assert d.input == InputDataset(LocalDataset(tmp_path / "prompts"))
+    assert (e.repo, e.output) == (LocalDataset(tmp_path / "dataset"), None)
+
+
+def test_an_output_naming_a_whole_dataset_is_that_dataset_as_repo_says_it(tmp_path: Path) -> None:
+    path = write(tmp_path, 'jobs: [{name: a, output: "hf://datasets/acme/gen", total: 1}]\n')
+    [job] = load_manifest(path).jobs
+    assert (job.repo, job.output) == (HubDataset("acme/gen"), None)
 
 
 def test_slurm_ids_stats_paths_and_ssh_settings_are_accepted(tmp_path: Path) -> None:
@@ -231,7 +243,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     )
     assert problems(path) == [
         "jobs.yaml:2: defaults: max_examples must be -1 (all) or a positive integer, got 0",
-        'jobs.yaml:5: job "math": repo must be a dataset id such as org/name, got "nope"',
+        'jobs.yaml:5: job "math": repo must be a dataset id such as org/name, or a local folder starting with ., / or ~, got "nope"',
         'jobs.yaml:6: job "math": slurm_job_id must be a Slurm job id made of digits (for an array, its base id), '
         'got "12a"',
         "jobs.yaml:7: job \"bad name\": name must be a name made of letters, digits, '.', '_' and '-', "
@@ -241,34 +253,37 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     ]
 
 
-def test_a_job_needs_exactly_one_destination(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        """
-        jobs:
-          - name: nowhere
-            total: 3
-          - name: twice
-            repo: acme/gen
-            output: hf://datasets/acme/other
-        """,
-    )
+def test_a_job_needs_a_repo_or_an_output(tmp_path: Path) -> None:
+    path = write(tmp_path, "jobs:\n  - name: nowhere\n    total: 3\n")
     assert problems(path) == [
-        'jobs.yaml:2: job "nowhere": needs repo (org/name on the Hub) or output (a URL or folder)',
-        'jobs.yaml:4: job "twice": sets both repo and output; keep one',
+        'jobs.yaml:2: job "nowhere": needs repo (the dataset whose card shows its progress) or output '
+        "(the folder its writer writes shards to)"
     ]
 
 
 def test_a_job_output_replaces_the_default_repo(tmp_path: Path) -> None:
     path = write(tmp_path, "defaults: {repo: acme/gen}\njobs:\n  - {name: a, output: ./x, total: 1}\n")
-    assert load_manifest(path).jobs[0].output == LocalDataset(tmp_path / "x")
+    [job] = load_manifest(path).jobs
+    assert (job.repo, job.output) == (None, Output(LocalDataset(tmp_path / "x"), ""))
 
 
-def test_unsupported_output_schemes_are_errors(tmp_path: Path) -> None:
-    path = write(tmp_path, "jobs:\n  - name: a\n    output: s3://bucket/x\n    total: 1\n")
-    assert problems(path) == [
-        'jobs.yaml:3: job "a": output must be hf://datasets/org/name, a folder or a file:// URL, got "s3://bucket/x"'
-    ]
+@pytest.mark.parametrize(
+    ("output", "problem"),
+    [
+        (
+            "s3://bucket/x",
+            'must be hf://datasets/..., hf://buckets/..., a folder or a file:// URL, got "s3://bucket/x"',
+        ),
+        ("hf://buckets/acme", 'must be hf://buckets/<namespace>/<name>[/<folder>], got "hf://buckets/acme"'),
+        (
+            "hf://buckets/acme/raw/../x",
+            'must be hf://buckets/<namespace>/<name>[/<folder>], got "hf://buckets/acme/raw/../x"',
+        ),
+    ],
+)
+def test_unsupported_outputs_are_errors(tmp_path: Path, output: str, problem: str) -> None:
+    path = write(tmp_path, f"jobs:\n  - name: a\n    output: {output}\n    total: 1\n")
+    assert problems(path) == [f'jobs.yaml:3: job "a": output {problem}']
 
 
 def test_defaults_cannot_name_a_job(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..atomic import write_atomically
-from ..card import render_bar
+from ..card import describe_loss, render_bar
 from ..formatting import format_count, format_duration, format_eta_date, format_timestamp
 from ..manifest import Job
 from ..report import JobReport, Report
@@ -113,9 +113,7 @@ def _row(job: Job, report: JobReport) -> tuple[str, str]:
     done, total = progress.done, progress.total
     bar = render_bar(done, total).split("]")[0] + "]" if total else ""
     dataset = (
-        f"[{job.output}]({progress.dataset})"
-        if progress.dataset.startswith("https://")
-        else f"`{job.output}`"
+        f"[{job.where}]({progress.dataset})" if progress.dataset.startswith("https://") else f"`{job.where}`"
     )
     state = state_of(report)
     if progress.outcome is not None:
@@ -127,6 +125,10 @@ def _row(job: Job, report: JobReport) -> tuple[str, str]:
     tasks = str(progress.tasks).removeprefix("tasks ") if progress.tasks else ""
     last = format_eta_date(progress.last_shard) if progress.last_shard else ""
     status = f"{state} ({progress.queue})" if progress.queue else state
+    if progress.loss is not None:
+        status += f" ⚠️ {describe_loss(progress.loss)}"
+    if progress.crowding is not None:
+        status += f" ⚠️ {progress.crowding}"
     cells = [f"`{job.name}`", dataset, job.config, bar, f"{progress.percent}%" if total else "",
              f"{format_count(done)}/{format_count(total)}", tasks, ended, last, status]  # fmt: skip
     row = "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
@@ -138,4 +140,4 @@ def _finished_row(job: Job) -> str:
     finished = job.finished
     outcome = f"{finished.outcome} at {finished.at}" if finished else ""
     count = format_count(finished.count) if finished and finished.count is not None else ""
-    return f"| `{job.name}` | `{job.output}` | {job.config} |  |  | {count} |  | {outcome} |  | {finished.outcome if finished else ''} |"
+    return f"| `{job.name}` | `{job.where}` | {job.config} |  |  | {count} |  | {outcome} |  | {finished.outcome if finished else ''} |"

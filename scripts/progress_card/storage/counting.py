@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from ..errors import FooterError, JobError, NeedMoreBytes, QuotaSpent, StillCounting, Stopped
@@ -27,26 +27,24 @@ thousands of shards costs more than the reads it protects."""
 
 def count_documents(
     snapshot: Snapshot,
-    folder: str,
+    shards: Sequence[Shard],
     workers: int = 32,
     memory: ShardMemory | None = None,
     label: str = "count",
     stopping: Callable[[], bool] = lambda: False,
     clock: Callable[[], float] = time.monotonic,
-    shards: list[Shard] | None = None,
 ) -> Count:
-    """Sum the footers' row counts of every shard under `folder` (`shards`, when already listed).
+    """Sum the footers' row counts of the listed `shards`, read from `snapshot`.
 
     Shards that `memory` knows (same path, content and size) are not read again; the others are
     read many at once, and remembered, saved every few hundred (and few seconds). A shard whose
-    footer cannot be parsed is reported in `unreadable`, never counted as zero. When the count cannot finish (the
-    storage keeps failing: JobError; the rate-limit budget is spent: StillCounting; the run is
-    stopped: Stopped), what was read is saved, and the error says how far it got.
+    footer cannot be parsed is reported in `unreadable`, never counted as zero. Shards the memory
+    knew that are no longer listed are counted as gone. When the count cannot finish (the storage
+    keeps failing: JobError; the rate-limit budget is spent: StillCounting; the run is stopped:
+    Stopped), what was read is saved, and the error says how far it got.
     """
-    if shards is None:
-        shards = snapshot.list_shards(folder)
     memory = memory if memory is not None else ShardMemory(None, label)
-    memory.retain(shards)
+    gone, gone_documents = memory.retain(shards)
     fresh = [shard for shard in shards if memory.recall(shard) is None]
     if len(fresh) < len(shards):
         log.info(
@@ -61,7 +59,7 @@ def count_documents(
                     log.warning("cannot read the footer of %s: %s", shard.path, rows)
                     unreadable.append(Unreadable(shard.path, rows))
                     continue
-                memory.learn(shard, Known(rows, None))
+                memory.learn(shard, Known(rows, shard.committed_at))
                 unsaved += 1
                 if unsaved >= CHECKPOINT_EVERY and clock() - saved_at >= CHECKPOINT_SECONDS:
                     memory.save()
@@ -79,7 +77,7 @@ def count_documents(
     for shard in undated:
         known = memory.recall(shard)
         if known is not None:
-            memory.learn(shard, Known(known.rows, times.get(shard.path)))
+            memory.learn(shard, Known(known.rows, times.get(shard.path) or shard.committed_at))
     memory.save()
     recalled = [(shard, known) for shard in shards if (known := memory.recall(shard)) is not None]
     arrivals = sorted(
@@ -91,10 +89,12 @@ def count_documents(
         shards=len(shards),
         unreadable=tuple(sorted(unreadable, key=lambda problem: problem.path)),
         arrivals=tuple(arrivals),
+        gone=gone,
+        gone_documents=gone_documents,
     )
 
 
-def _saved(memory: ShardMemory, shards: list[Shard]) -> str:
+def _saved(memory: ShardMemory, shards: Sequence[Shard]) -> str:
     """Save what is known, and say how far the count got."""
     memory.save()
     counted = sum(memory.recall(shard) is not None for shard in shards)

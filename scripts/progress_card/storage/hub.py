@@ -9,7 +9,6 @@ Every call is retried on failures that may pass.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,13 +22,14 @@ from huggingface_hub import CommitOperationAdd, HfApi, RepoFile
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import build_hf_headers
 from huggingface_hub.utils._http import hf_request_event_hook
-from requests.utils import parse_header_links
 
 from .. import __version__
 from ..errors import CardConflict, JobError, RateLimited, RepoNotFound, Retryable
-from .dataset import CARD_PATH, Shard, card_text
+from .bucket import HubBucketStore
+from .dataset import CARD_PATH, Listing, Shard, card_text
 from .quota import RateLimits, bucket_of, is_refusal, retry_after
 from .transport import RETRYABLE_STATUSES, RetryPolicy, Transport, retrying
+from .tree import list_tree
 
 PATHS_INFO_BATCH = 50
 """Paths per paths-info request when asking for commit dates (the Hub's limit with `expand`)."""
@@ -78,6 +78,9 @@ class HubClient:
 
     def repo(self, repo_id: str) -> HubRepo:
         return HubRepo(self, repo_id)
+
+    def bucket(self, bucket_id: str) -> HubBucketStore:
+        return HubBucketStore(self, bucket_id)
 
     def call(self, what: str, function: Callable[[], T]) -> T:
         """Run a `huggingface_hub` call, retrying it on 429/5xx/network errors as the reads are."""
@@ -185,29 +188,16 @@ class HubSnapshot:
     def _api(self) -> HfApi:
         return self.repo.client.api
 
-    def list_shards(self, folder: str) -> list[Shard]:
+    def listing(self, folder: str) -> Listing:
         """The tree API, page by page (1,000 entries each), through our transport: huggingface_hub's
         listing takes no timeout, and a stalled page must not hang the run."""
         client = self.repo.client
         below = f"/{quote(folder, safe='')}" if folder else ""  # never `tree/<rev>/`: no client sends it
-        url: str | None = (
+        url = (
             f"{client.endpoint}/api/datasets/{self.repo.repo_id}/tree/{quote(self.revision, safe='')}"
             f"{below}?recursive=true&expand=false"
         )
-        what = f"listing {self.repo.repo_id}/{folder}"
-        shards = []
-        while url:
-            response = client.transport.get(url, what)
-            if response.status == 404 and response.headers.get("X-Error-Code") == "EntryNotFound":
-                return []
-            if response.status != 200:
-                raise JobError(f"{what} failed: {_describe(response)}")
-            try:
-                shards += [_shard(entry) for entry in json.loads(response.data) if _is_parquet_file(entry)]
-            except (ValueError, TypeError, KeyError) as error:
-                raise JobError(f"{what}: the Hub sent a listing this tool cannot read ({error!r})") from None
-            url = _next_page(response.headers.get("Link"))
-        return sorted(shards, key=lambda shard: shard.path)
+        return list_tree(client.transport, url, f"listing {self.repo.repo_id}/{folder}", _shard)
 
     def commit_times(self, shards: Iterable[Shard]) -> dict[str, datetime]:
         """When each shard was last committed, asked in batches of paths."""
@@ -257,24 +247,12 @@ class HubSnapshot:
         return f"{client.endpoint}/datasets/{self.repo.repo_id}/resolve/{self.revision}/{quote(path)}"
 
 
-def _is_parquet_file(entry: Any) -> bool:
-    return bool(entry["type"] == "file" and str(entry["path"]).endswith(".parquet"))
-
-
 def _shard(entry: Any) -> Shard:
     """A tree entry: the LFS sha256 identifies the content when there is one, the git blob id otherwise."""
     lfs = entry.get("lfs")
     return Shard(
         path=str(entry["path"]), size=int(entry["size"]), content_id=str(lfs["oid"] if lfs else entry["oid"])
     )
-
-
-def _next_page(link: str | None) -> str | None:
-    """The `rel="next"` URL of a Link header."""
-    for page in parse_header_links(link or ""):
-        if page.get("rel") == "next":
-            return page.get("url")
-    return None
 
 
 def _batched(items: list[str], size: int) -> Iterator[list[str]]:

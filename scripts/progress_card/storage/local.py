@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from ..atomic import write_atomically
 from ..errors import RepoNotFound
-from .dataset import CARD_PATH, MAX_CARD_BYTES, Shard, card_text
+from .dataset import CARD_PATH, MAX_CARD_BYTES, Listing, Shard, card_text
 
 
 @dataclass(frozen=True)
@@ -36,21 +37,25 @@ class LocalSnapshot:
     root: Path
     revision: str | None = None
 
-    def list_shards(self, folder: str) -> list[Shard]:
+    def listing(self, folder: str) -> Listing:
         base = self.root / folder
         if not base.is_dir():
-            return []
-        shards = []
-        for path in sorted(base.rglob("*.parquet")):
-            stat = path.stat()
-            shards.append(
-                Shard(
-                    path=path.relative_to(self.root).as_posix(),
-                    size=stat.st_size,
-                    content_id=f"{stat.st_size}-{stat.st_mtime_ns}",
-                )
-            )
-        return shards
+            return Listing(())
+        shards: list[Shard] = []
+        entries: dict[str, int] = {}
+        files = 0
+        for directory, folders, names in os.walk(base):
+            here = Path(directory).relative_to(self.root).as_posix()
+            entries["" if here == "." else here] = len(folders) + len(names)
+            files += len(names)
+            for name in names:
+                if not name.endswith(".parquet"):
+                    continue
+                path = Path(directory) / name
+                stat = path.stat()
+                relative = path.relative_to(self.root).as_posix()
+                shards.append(Shard(relative, stat.st_size, f"{stat.st_size}-{stat.st_mtime_ns}"))
+        return Listing(tuple(sorted(shards, key=lambda shard: shard.path)), entries, files)
 
     def commit_times(self, shards: Iterable[Shard]) -> dict[str, datetime]:
         return {

@@ -1,5 +1,9 @@
-"""Where a dataset is: a repo on the Hub, or a local folder. Plain values that the manifest builds;
-each knows how to open itself with the run's clients (`Storage`) and how people and tools name it."""
+"""Where a dataset is, and where a job's shards are: plain values that the manifest builds. Each knows
+how to open itself with the run's clients (`Storage`) and how people and tools name it.
+
+A card lives in a dataset: a repo on the Hub, or a local folder laid out like one. Shards may be in
+that dataset, in another one, in a Storage Bucket on the Hub (no card there), or in a local folder.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .dataset import Dataset
+from .dataset import Dataset, Source
 from .local import LocalRepo
 
 if TYPE_CHECKING:
@@ -25,6 +29,11 @@ class HubDataset:
 
     def open(self, storage: Storage) -> Dataset:
         return storage.hub.repo(self.repo_id)
+
+    @property
+    def dataset(self) -> HubDataset | None:
+        """The dataset whose card shows the shards found here: this repo."""
+        return self
 
     @property
     def url(self) -> str:
@@ -57,7 +66,7 @@ class HubDataset:
 
 @dataclass(frozen=True)
 class LocalDataset:
-    """A folder laid out like a dataset repo."""
+    """A folder laid out like a dataset repo (a card may live there), or a folder of shards."""
 
     path: Path
 
@@ -66,6 +75,11 @@ class LocalDataset:
 
     def open(self, storage: Storage) -> Dataset:
         return LocalRepo(self.path)
+
+    @property
+    def dataset(self) -> LocalDataset | None:
+        """A folder of shards has no card of its own (a local dataset's card is named by `repo:`)."""
+        return None
 
     @property
     def url(self) -> str:
@@ -90,4 +104,50 @@ class LocalDataset:
         return {"path": str(self.path)}
 
 
+@dataclass(frozen=True)
+class HubBucket:
+    """A Storage Bucket on the Hub: mutable, Xet-backed files with no commits and no card."""
+
+    bucket_id: str
+
+    def __str__(self) -> str:
+        return f"hf://buckets/{self.bucket_id}"
+
+    def open(self, storage: Storage) -> Source:
+        return storage.hub.bucket(self.bucket_id)
+
+    @property
+    def dataset(self) -> HubDataset | None:
+        """A bucket holds no card."""
+        return None
+
+    @property
+    def url(self) -> str:
+        return f"hf://buckets/{self.bucket_id}"
+
+    @property
+    def page(self) -> str:
+        return f"https://huggingface.co/buckets/{self.bucket_id}"
+
+
 Location = HubDataset | LocalDataset
+"""Where a card can live."""
+Place = HubDataset | LocalDataset | HubBucket
+"""Where shards can be."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """The folder a job's writer writes its shards to, as datatrove was given it (`output:`)."""
+
+    place: Place
+    folder: str
+    """The folder inside the place, without slashes at either end; "" for its root."""
+
+    def __str__(self) -> str:
+        return f"{self.place.url}/{self.folder}" if self.folder else self.place.url
+
+    @property
+    def pattern(self) -> str:
+        """Every parquet file below the folder."""
+        return f"{self.folder}/**/*.parquet" if self.folder else "**/*.parquet"

@@ -60,12 +60,13 @@ class ShardMemory:
             return None
         return entry[2]
 
-    def retain(self, shards: Iterable[Shard]) -> None:
-        """Forget every shard but these (the folder's current listing), in their current versions."""
-        current = {(shard.path, shard.content_id, shard.size) for shard in shards}
-        self._shards = {
-            path: entry for path, entry in self._shards.items() if (path, entry[0], entry[1]) in current
-        }
+    def retain(self, shards: Iterable[Shard]) -> tuple[int, int]:
+        """Forget every shard but these (the current listing), in their current versions; returns the
+        shards remembered whose path is no longer listed, and their rows: the shards that disappeared."""
+        listed = {shard.path: (shard.content_id, shard.size) for shard in shards}
+        gone = [entry for path, entry in self._shards.items() if path not in listed]
+        self._shards = {path: entry for path, entry in self._shards.items() if listed.get(path) == entry[:2]}
+        return len(gone), sum(known.rows for _, _, known in gone)
 
     def learn(self, shard: Shard, known: Known) -> None:
         """Remember what was found out about a shard (kept in memory until `save`)."""

@@ -166,7 +166,7 @@ def tell(report: Report, jobs: Sequence[Job], audience: Audience) -> list[str]:
 def _file(issues: GitHubRepository, step: Step, run_url: str | None) -> None:
     now, incident, report = step.now, step.incident, step.report
     if now is not None and incident is None:
-        issues.open(step.job.name, now, _body(report, run_url), step.job.assignees)
+        issues.open(step.job.name, now, _body(report, now, run_url), step.job.assignees)
     elif now is not None and incident is not None and now.kind is not incident.kind:
         line = report.progress.line if report.progress is not None else ""
         issues.change(incident, now, f"now: {now.title}\n\n{line}")
@@ -174,7 +174,7 @@ def _file(issues: GitHubRepository, step: Step, run_url: str | None) -> None:
         issues.close(incident, resolution(incident.kind, step.since, report))
 
 
-def _body(report: JobReport, run_url: str | None) -> str:
+def _body(report: JobReport, now: Situation, run_url: str | None) -> str:
     progress = report.progress
     last = f"; last shard {format_eta_date(progress.last_shard)}" if progress and progress.last_shard else ""
     count = (
@@ -188,11 +188,17 @@ def _body(report: JobReport, run_url: str | None) -> str:
     if run_url:
         lines.append(f"- Workflow run: {run_url}")
     lines.append(f"- Last count: {count}{last}")
+    if progress is not None and progress.found:
+        lines.append(f"- Counted: {progress.found}")
+    advice = now.advice or (
+        "check the job's logs (datatrove's `logs/` and `slurm_logs/`, `squeue`), relaunch it if it stopped, "
+        f"then record the new job with `progress-card relaunch {report.name} --slurm-job-id ID` and commit "
+        "jobs.yaml"
+    )
     lines += [
         "",
-        "What to do: check the job's logs (datatrove's `logs/` and `slurm_logs/`, `squeue`), relaunch it "
-        f"if it stopped, then record the new job with `progress-card relaunch {report.name} --slurm-job-id ID` "
-        "and commit jobs.yaml. This issue is closed by itself once the job uploads again or completes.",
+        f"What to do: {advice.rstrip('.')}. This issue is closed by itself once the situation is over "
+        "(new shards, the count back, a completion).",
     ]
     return "\n".join(lines)
 

@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from ..card import describe_loss
 from ..formatting import format_count, format_duration, format_eta_date
+from ..limits import FIX
 from ..model import Outcome
 from ..report import JobReport
 
 FAILING_RUNS = 3
 """A job whose update failed this many runs in a row needs a person."""
-EVENTS = ("stalled", "stopped", "failed", "failing", "resumed", "completed")
+EVENTS = ("stalled", "stopped", "failed", "failing", "lost", "crowded", "resumed", "completed")
 """What a notification can be about; a job's `notify:` narrows them."""
 
 
@@ -23,6 +25,10 @@ class Kind(str, Enum):
     FAILED = "failed"
     FAILING = "failing"
     """The update itself keeps failing (a repo that cannot be read, a total that cannot be worked out)."""
+    LOST = "lost"
+    """Shards counted before are gone (a relaunch's overwrite, a deletion), and the count with them."""
+    CROWDED = "crowded"
+    """A folder of the job's, or its repo, is near one of the Hub's limits."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,8 @@ class Situation:
     title: str
     since: datetime | None = None
     """For a stall: the last shard before the silence."""
+    advice: str = ""
+    """What to do, when it is more than checking the job."""
 
 
 def situation(report: JobReport, failures: int) -> Situation | None:
@@ -48,10 +56,19 @@ def situation(report: JobReport, failures: int) -> Situation | None:
         kind = Kind.STOPPED if progress.outcome is Outcome.STOPPED else Kind.FAILED
         why = re.sub(r"ended \((\w+)\)", r"ended \1", progress.reason.removesuffix(" without stats.json"))
         return Situation(kind, f"⚠️ {name}: stopped at {progress.percent}% ({why})")
+    if progress.loss is not None:
+        advice = (
+            "If the shards were removed on purpose (a relaunch whose writer overwrites its folder), record "
+            f"the relaunch (`progress-card relaunch {name} ...`) or run once with --allow-decrease; "
+            "otherwise find out what deleted them before the job's output is trusted."
+        )
+        return Situation(Kind.LOST, f"⚠️ {name}: {describe_loss(progress.loss)}", progress.loss.since, advice)
     if progress.stalled_since is not None:
         when = format_eta_date(progress.stalled_since)
         title = f"⚠️ {name}: no new shards since {when} (at {progress.percent}%)"
         return Situation(Kind.STALLED, title, progress.stalled_since)
+    if progress.crowding is not None:
+        return Situation(Kind.CROWDED, f"⚠️ {name}: {progress.crowding}", advice=f"The fix: {FIX}.")
     return None
 
 
@@ -76,4 +93,10 @@ def resolution(before: Kind, since: datetime | None, report: JobReport) -> str:
         return f"resolved: {name} uploaded again after {format_duration((last - since).total_seconds())}"
     if before is Kind.FAILING:
         return f"resolved: {name} was updated again"
+    if before is Kind.LOST and progress is not None:
+        if progress.relaunched:
+            return f"resolved: {name} was relaunched; counting afresh"
+        return f"resolved: {name}'s count is back ({format_count(progress.done)} documents)"
+    if before is Kind.CROWDED:
+        return f"resolved: {name}'s folders are clear of the Hub's limits"
     return f"resolved: {name} is running again"
