@@ -14,10 +14,12 @@ child's peak memory, and the ratios to the straightforward method.
 
 Then a second simulator serves the same number of shards in quota mode, with a free account's
 quota scaled in time: as many requests per window (5,000 resolvers, 1,000 api), shorter windows
-(--window-s). progress-card counts them cold (a fresh state folder) and warm (after the new
-shards, in a fresh window, as the next hourly run would be); each row gives the 429s received, the
-footers read twice (work lost: must be 0) and the quota floor, (ceil(N / q) - 1) windows of
---window-s, N being the requests of the bucket that needs the most windows.
+(--window-s). The same shards are both in a dataset repo and in a Storage Bucket (where datatrove
+now recommends raw output goes). progress-card counts each cold (a fresh state folder) and warm
+(after the new shards, in a fresh window, as the next hourly run would be); each row gives the
+listing pages and footer reads, the 429s received, the footers read twice (work lost: must be 0),
+the peak memory and the quota floor, (ceil(N / q) - 1) windows of --window-s, N being the requests
+of the rate-limit bucket that needs the most windows.
 
     python bench/count.py                      # 10,000 shards of 100 rows, 20 ms latency, 30 s windows
     python bench/count.py --shards 2000 --latency-ms 5
@@ -46,11 +48,14 @@ from urllib.parse import unquote
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO = "bench/gen"
+BUCKET = "bench/raw"
 FOLDER = "data"
 LISTING_PAGE = 1000
 FREE_RESOLVERS = 5_000
 FREE_API = 1_000
 FREE_WINDOW_S = 300
+READ = (206, 302)
+"""A footer read, as the simulator answers it: the range itself, or the redirect to Xet storage (a bucket)."""
 """A free account's quota on the Hub: resolvers and api calls per window of 5 minutes."""
 
 
@@ -72,7 +77,11 @@ def main() -> None:
     parser.add_argument(
         "--free-api", type=int, default=FREE_API, help="free account case: API calls per window"
     )
-    parser.add_argument("--measure", choices=["straightforward", "progress-card"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--measure",
+        choices=["straightforward", "progress-card", "progress-card-bucket"],
+        help=argparse.SUPPRESS,
+    )
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--state-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -96,11 +105,20 @@ class Served:
 
     @property
     def file(self) -> str | None:
-        """The path in the repo of a file read (``/datasets/<repo>/resolve/<rev>/<path>``), whatever the revision."""
+        """The file read: its repo path (``/datasets/<repo>/resolve/<rev>/<path>``, whatever the revision),
+        or its bucket path (``/buckets/<bucket>/resolve/<path>``)."""
         path = self.target.partition("?")[0]
         if "/resolve/" not in path:
             return None
-        return unquote(path.split("/resolve/", 1)[1].partition("/")[2])
+        place, _, rest = path.partition("/resolve/")
+        if place.startswith("/buckets/"):
+            return f"bucket:{unquote(rest)}"
+        return unquote(rest.partition("/")[2])
+
+    @property
+    def listing(self) -> bool:
+        """A page of a tree listing, of a repo or a bucket."""
+        return "/tree" in self.target.partition("?")[0] and self.target.startswith("/api/")
 
 
 def compare(args: argparse.Namespace) -> None:
@@ -112,6 +130,8 @@ def compare(args: argparse.Namespace) -> None:
         write_shards(root, range(args.shards), args.rows)
         free_root = Path(scratch) / "hub-free"
         shutil.copytree(root, free_root)  # the same shards, the same commit times
+        bucket = free_root / "buckets" / BUCKET / FOLDER
+        shutil.copytree(root / "datasets" / REPO / FOLDER, bucket)  # and the same shards in a bucket
         with simulator(root, args.latency_ms, log) as endpoint:
             rows = [
                 run("straightforward", endpoint, state, log, args.pool),
@@ -127,12 +147,16 @@ def compare(args: argparse.Namespace) -> None:
             # Hash the shards once (the first row of the other simulator does it), then start afresh.
             warm_up(endpoint)
             time.sleep(args.window_s + 0.2)
-            free = [run("cold", endpoint, free_state, free_log, args.pool)]
-            cold_ended = time.monotonic()
-            write_shards(free_root, range(args.shards, args.shards + args.new), args.rows)
-            # The next hourly run starts in a fresh window: wait for the last one of the cold run to end.
-            time.sleep(max(0.0, cold_ended + args.window_s + 0.2 - time.monotonic()))
-            free.append(run("warm", endpoint, free_state, free_log, args.pool))
+            free = []
+            for place, method in (("repo", "progress-card"), ("bucket", "progress-card-bucket")):
+                # Each place starts in a fresh window, as if it were the only one the account reads.
+                free.append(run(f"{place}, cold", endpoint, free_state, free_log, args.pool, method))
+                cold_ended = time.monotonic()
+                write_shards(free_root, range(args.shards, args.shards + args.new), args.rows, place)
+                # The next hourly run starts in a fresh window: wait for the last one of the cold run to end.
+                time.sleep(max(0.0, cold_ended + args.window_s + 0.2 - time.monotonic()))
+                free.append(run(f"{place}, warm", endpoint, free_state, free_log, args.pool, method))
+                time.sleep(args.window_s + 0.2)
     print_table(rows, args)
     print_free_table(free, args)
 
@@ -165,10 +189,12 @@ def warm_up(endpoint: str) -> None:
         answer.read()
 
 
-def run(name: str, endpoint: str, state: Path, log: Path, pool: int | None) -> dict[str, object]:
+def run(
+    name: str, endpoint: str, state: Path, log: Path, pool: int | None, method: str | None = None
+) -> dict[str, object]:
     print(f"measuring {name}...", file=sys.stderr)
     before = len(read_log(log))
-    method = "straightforward" if name == "straightforward" else "progress-card"
+    method = method or ("straightforward" if name == "straightforward" else "progress-card")
     done = subprocess.run(
         [sys.executable, __file__, "--measure", method, "--endpoint", endpoint, "--state-dir", str(state)]
         + (["--pool", str(pool)] if pool else []),
@@ -203,8 +229,11 @@ def measure(method: str, endpoint: str, state_dir: str, pool: int | None) -> Non
                 documents += pq.ParquetFile(file).metadata.num_rows
     else:
         client = HubClient(endpoint=endpoint, pool_size=pool) if pool else HubClient(endpoint=endpoint)
-        memory = ShardMemory.in_folder(Path(state_dir), f"hf://datasets/{REPO}/{FOLDER}")
-        count = count_documents(client.repo(REPO).snapshot(), FOLDER, workers=client.pool_size, memory=memory)
+        place = client.bucket(BUCKET) if method == "progress-card-bucket" else client.repo(REPO)
+        memory = ShardMemory.in_folder(Path(state_dir), f"{place.label}/{FOLDER}")
+        snapshot = place.snapshot()
+        shards = snapshot.listing(FOLDER).shards
+        count = count_documents(snapshot, shards, workers=client.pool_size, memory=memory)
         assert count.complete
         documents = count.documents
     seconds = time.perf_counter() - started
@@ -214,11 +243,17 @@ def measure(method: str, endpoint: str, state_dir: str, pool: int | None) -> Non
     print(json.dumps({"seconds": seconds, "documents": documents, "peak_mb": peak_mb}))
 
 
-def write_shards(root: Path, indices: range, rows: int) -> None:
+def write_shards(root: Path, indices: range, rows: int, place: str = "repo") -> None:
+    """Shards numbered `indices`, one every 30 s up to now, in the repo's folder (or the bucket's)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    folder = root / "datasets" / REPO / FOLDER
+    folder = (
+        root
+        / ("buckets" if place == "bucket" else "datasets")
+        / (BUCKET if place == "bucket" else REPO)
+        / FOLDER
+    )
     folder.mkdir(parents=True, exist_ok=True)
     now = time.time()
     for index in indices:
@@ -324,21 +359,23 @@ def print_free_table(rows: list[dict[str, object]], args: argparse.Namespace) ->
         f"window; pool of {pool} connections, {args.latency_ms:g} ms latency\n"
     )
     print(
-        "| progress-card, free account | documents | wall s | requests | 429s | footers read twice "
-        "| resolver reads | API calls | quota floor s | wall / floor |"
+        "| progress-card, free account | documents | wall s | requests | listing pages | footer reads | 429s "
+        "| footers read twice | resolver reads | API calls | peak MB | quota floor s | wall / floor |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     footers: Counter[str] = Counter()  # 206s per file, across the rows
     for row in rows:
         served = row["served"]
         assert isinstance(served, list)
         twice = set()
         for line in served:
-            if line.status == 206 and line.file is not None:
+            if line.status in READ and line.file is not None:
                 footers[line.file] += 1
                 if footers[line.file] > 1:
                     twice.add(line.file)
         throttled = sum(line.throttled for line in served)
+        pages = sum(line.listing and not line.throttled for line in served)
+        footer_reads = sum(line.file is not None and line.status in READ for line in served)
         reads = sum(line.bucket == "resolvers" and not line.throttled for line in served)
         calls = sum(line.bucket == "api" and not line.throttled for line in served)
         waits = max(windows_waited(reads, args.free_resolvers), windows_waited(calls, args.free_api))
@@ -347,8 +384,9 @@ def print_free_table(rows: list[dict[str, object]], args: argparse.Namespace) ->
         ratio = f"{seconds / floor:.2f}" if floor else "–"
         print(
             f"| {row['name']} "
-            f"| {int(str(row['documents'])):,} | {seconds:.2f} | {len(served):,} | {throttled:,} | {len(twice):,} "
-            f"| {reads:,} | {calls:,} | {floor:g} | {ratio} |"
+            f"| {int(str(row['documents'])):,} | {seconds:.2f} | {len(served):,} | {pages:,} | {footer_reads:,} "
+            f"| {throttled:,} | {len(twice):,} | {reads:,} | {calls:,} | {float(str(row['peak_mb'])):.1f} "
+            f"| {floor:g} | {ratio} |"
         )
     print(
         f"\nquota floor: (⌈N / q⌉ − 1) windows × {window} s, N being the requests a row needed of a bucket "

@@ -45,12 +45,19 @@ def test_the_benchmark_counts_every_method_exactly() -> None:
     assert "floor, warm: (1 listing pages + 5 reads / 64)" in done.stdout
 
     assert "free account scaled down: 15 resolver reads and 50 API calls per 1 s window" in done.stdout
-    header = "| progress-card, free account | documents | wall s | requests | 429s | footers read twice |"
+    header = (
+        "| progress-card, free account | documents | wall s | requests | listing pages | footer reads | 429s "
+        "| footers read twice |"
+    )
     assert header in done.stdout
-    (cold, cold_documents, _, _, cold_429s, cold_twice, cold_reads, _, cold_floor, _) = free_account[0]
-    (warm, warm_documents, _, _, _, warm_twice, warm_reads, _, warm_floor, _) = free_account[1]
-    assert (cold, cold_documents, warm, warm_documents) == ("cold", "120", "warm", "135")
-    assert (cold_twice, warm_twice) == ("0", "0")  # no footer read again: nothing lost to the 429s
-    assert int(cold_429s) <= POOL  # at most the first burst, sent before the quota was known
-    assert (cold_reads, warm_reads) == ("40", "5")
-    assert (cold_floor, warm_floor) == ("2", "0")  # ⌈40 / 15⌉ - 1 windows of 1 s; 5 reads fit in one
+    rows = {cells[0]: cells for cells in free_account}
+    assert list(rows) == ["repo, cold", "repo, warm", "bucket, cold", "bucket, warm"]
+    for place in ("repo", "bucket"):  # the same shards, counted the same way from either
+        cold, warm = rows[f"{place}, cold"], rows[f"{place}, warm"]
+        assert (cold[1], warm[1]) == ("120", "135")
+        assert (cold[4], cold[5], warm[4], warm[5]) == ("1", "40", "1", "5")  # listing pages, footer reads
+        assert int(cold[6]) <= POOL  # 429s: at most the first burst, sent before the quota was known
+        assert (cold[7], warm[7]) == ("0", "0")  # no footer read again: nothing lost to the 429s
+        assert (cold[8], warm[8]) == ("40", "5")  # resolver reads
+        assert (cold[11], warm[11]) == ("2", "0")  # ⌈40 / 15⌉ - 1 windows of 1 s; 5 reads fit in one
+        assert int(warm[3]) <= 1 + 5 + 3  # a warm run: the listing, the new shards and a few calls more
