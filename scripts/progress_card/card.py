@@ -29,7 +29,15 @@ from typing import Any
 import yaml
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from .formatting import format_count, format_duration, format_eta_date, format_timestamp, percent, sparkline
+from .formatting import (
+    format_compact,
+    format_count,
+    format_duration,
+    format_eta_date,
+    format_timestamp,
+    percent,
+    sparkline,
+)
 from .model import Eta, FinalFigures, Loss, Pending, TaskProgress
 
 SECTION_HEADER = "## 🔄 Generation Progress"
@@ -123,11 +131,29 @@ def describe_stop(done: int, total: int, reason: str) -> str:
     return f"⚠️ stopped at {percent(clamp(done, total), total)}%: {reason}"
 
 
-def progress_line(config: str, done: int, total: int, detail: str, tasks: TaskProgress | None = None) -> str:
+def progress_line(
+    config: str,
+    done: int,
+    total: int,
+    detail: str,
+    tasks: TaskProgress | None = None,
+    tokens: str | None = None,
+) -> str:
     """The config's line: `**config**: [bar] P% • done/total docs<br>detail`, with ` • tasks d/t` after
-    the documents when the job's datatrove logging folder is known."""
-    counts = f"{render_bar(done, total)} • {tasks}" if tasks is not None else render_bar(done, total)
+    the documents when the job's datatrove logging folder is known, and ` • 36K tokens (≈ 9K/h)` once
+    tasks have finished."""
+    counts = render_bar(done, total)
+    counts += f" • {tasks}" if tasks is not None else ""
+    counts += f" • {tokens}" if tokens else ""
     return f"**{config}**: {counts}<br>{detail}"
+
+
+def tokens_text(completion_tokens: int, per_hour: float | None) -> str | None:
+    """`36K tokens (≈ 9.5K/h)`: the completion tokens of the finished tasks, and their rate once known."""
+    if not completion_tokens:
+        return None
+    rate = f" (≈ {format_compact(per_hour)}/h)" if per_hour else ""
+    return f"{format_compact(completion_tokens)} tokens{rate}"
 
 
 def timestamp_line(now: datetime) -> str:
@@ -150,7 +176,7 @@ def shown(text: str, config: str) -> Shown | None:
         return None
     line = re.compile(
         rf"^\*\*{re.escape(config)}\*\*: \[[●○]*\] \d+% • ([\d,]+)(?: \(≈[^)]*\))?/([\d,]+)(?: \(≈[^)]*\))? docs"
-        r"(?: • tasks [\d?]+/[\d?]+)?<br>([^\r\n]*)",
+        r"(?: • [^<\r\n]*)?<br>([^\r\n]*)",
         re.MULTILINE,
     ).search(text, section[0], section[1])
     if line is None:
@@ -293,9 +319,12 @@ def patch_final_figures(text: str, config: str, figures: FinalFigures) -> str:
         f"<!-- progress-card:final-figures {config} -->",
         f"<!-- /progress-card:final-figures {config} -->",
     )
-    block = (
-        f"{opening}\nFinal figures of **{config}**, from stats.json:\n\n{figures_table(figures)}\n{closing}"
+    source = (
+        f"summed from the {figures.tasks} per-task stats files (stats.json was not written)"
+        if figures.tasks is not None
+        else "from stats.json"
     )
+    block = f"{opening}\nFinal figures of **{config}**, {source}:\n\n{figures_table(figures)}\n{closing}"
     existing = re.search(rf"^{re.escape(opening)}$.*?^{re.escape(closing)}$", text, re.MULTILINE | re.DOTALL)
     if existing:
         return text[: existing.start()] + block + text[existing.end() :]

@@ -17,10 +17,12 @@ import click
 from huggingface_hub import set_client_factory
 
 from . import __version__, actions
+from .adding import infer
 from .compute import FinishDetector, SshClient, valid_job_id
+from .compute.inspect import inspect_folder
 from .editing import JobsFile, add_text, edit_file, relaunch_text
 from .errors import ManifestError, MarkingError, TellingError
-from .manifest import Job, Manifest, load_manifest
+from .manifest import Job, Manifest, default_login, load_manifest
 from .notes import Notebook
 from .options import REFRESH_AFTER, Options
 from .redaction import Redactor, secrets_from
@@ -186,7 +188,7 @@ def update(
         refresh_after=timedelta(hours=refresh_after),
         allow_decrease=allow_decrease,
     )
-    audience = _audience(issues, notify_urls, state_dir) if issues or notify_urls else None
+    audience = _audience(issues, notify_urls, state_dir, redact) if issues or notify_urls else None
     with (
         redact.guarding(logging.getLogger().handlers),
         _StopOnSignal(limits.stop) as stop,
@@ -275,7 +277,7 @@ def _github(purpose: str) -> GitHubRepository | None:
     return GitHubRepository(environ.get("GITHUB_API_URL", "https://api.github.com"), repository, token)
 
 
-def _audience(issues: bool, notify_urls: tuple[str, ...], state_dir: Path) -> Audience:
+def _audience(issues: bool, notify_urls: tuple[str, ...], state_dir: Path, redact: Redactor) -> Audience:
     """Who to tell, from the options and the environment the workflow gives."""
     from .telling import Audience, Notifier
 
@@ -286,7 +288,9 @@ def _audience(issues: bool, notify_urls: tuple[str, ...], state_dir: Path) -> Au
         if run_id and environ.get("GITHUB_REPOSITORY")
         else None
     )
-    return Audience(_github("--issues") if issues else None, Notifier(notify_urls), state_dir, run_url)
+    return Audience(
+        _github("--issues") if issues else None, Notifier(notify_urls), state_dir, run_url, redact
+    )
 
 
 def _keep_alive() -> list[str]:
@@ -399,7 +403,10 @@ def relaunch(jobs_path: Path, name: str, job_ids: tuple[str, ...]) -> None:
 
 @main.command()
 @JOBS_OPTION
-@click.option("--name", required=True, help="The job's name, unique in jobs.yaml.")
+@click.option(
+    "--name",
+    help="The job's name, unique in jobs.yaml (with --logging-dir, the executor's job name by default).",
+)
 @click.option("--repo", help="The dataset whose card shows the job's progress: org/name, or a local folder.")
 @click.option(
     "--output",
@@ -409,7 +416,12 @@ def relaunch(jobs_path: Path, name: str, job_ids: tuple[str, ...]) -> None:
 @click.option("--config", help="The dataset config (default: default).")
 @click.option("--total", type=int, help="The expected number of documents.")
 @SLURM_JOB_ID_OPTION
-@click.option("--logging-dir", help="datatrove's logging folder (absolute path on the cluster, or a URL).")
+@click.option(
+    "--logging-dir",
+    help="datatrove's logging folder (a path on the cluster, reached through the defaults' ssh:, or here; or "
+    "a URL): what it records fills in the options not given (name, output and config, input and its limit, "
+    "the Slurm job id).",
+)
 @click.option(
     "--stats-path", help="Where stats.json appears when the job completes, if not in --logging-dir."
 )
@@ -418,17 +430,42 @@ def relaunch(jobs_path: Path, name: str, job_ids: tuple[str, ...]) -> None:
 def add(jobs_path: Path, job_ids: tuple[str, ...], **values: str | int | None) -> None:
     """Append a job to jobs.yaml, checked against the schema before anything is written.
 
-    Keys not given come from the file's defaults (ssh, repo...), as for any other job.
+    Keys not given come from the file's defaults (ssh, repo...), as for any other job. With
+    --logging-dir, what datatrove's logging folder records fills in the options not given, and is
+    printed; what cannot be worked out from it must be given.
     """
     ids = [int(job_id) for job_id in job_ids]
     given: dict[str, object] = {**values, "slurm_job_id": (ids[0] if len(ids) == 1 else ids) if ids else None}
-    fields = [(key, given[key]) for key in _ADDED_KEYS if given[key] is not None]
+    given = {key: value for key, value in given.items() if value is not None}
+    folder = values["logging_dir"]
+    if folder is not None:
+        given = _inferred(jobs_path, str(folder), given)
+    if "name" not in given:
+        raise click.UsageError("give the job's name: --name NAME")
+    fields = [(key, given[key]) for key in _ADDED_KEYS if key in given]
     _edit(jobs_path, lambda text: add_text(text, fields))
-    click.echo(f"{jobs_path}: added {values['name']}; commit {jobs_path}", err=True)
+    click.echo(f"{jobs_path}: added {given['name']}; commit {jobs_path}", err=True)
+
+
+def _inferred(jobs_path: Path, folder: str, given: dict[str, object]) -> dict[str, object]:
+    """The options given, completed from the logging folder; exit 2 when it cannot be read and the
+    options given do not say enough."""
+    with SshClient() as ssh:
+        launched = inspect_folder(folder, default_login(jobs_path), ssh)
+    if launched.problem is not None:
+        if "name" in given and ("repo" in given or "output" in given):
+            click.echo(f"warning: {launched.problem}; adding the job as given", err=True)
+            return given
+        _fail_usage(ManifestError([f"{launched.problem}; give at least --name and --repo or --output"]))
+    inferred = infer(launched, given, folder)
+    for line in inferred.said:
+        click.echo(f"inferred {line}", err=True)
+    return inferred.fields
 
 
 _ADDED_KEYS = (
-    "name", "repo", "output", "config", "total", "slurm_job_id", "logging_dir", "stats_path", "model", "description",
+    "name", "repo", "output", "config", "total", "input", "max_examples", "slurm_job_id", "logging_dir",
+    "stats_path", "model", "description",
 )  # fmt: skip
 """The keys of a job `add` writes, in this order."""
 

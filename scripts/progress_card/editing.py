@@ -144,9 +144,12 @@ _RESERVED = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "
 
 
 def _yaml_value(value: object) -> str:
-    """A YAML scalar (or a flow list) for a value of a new job: plain where that reads back the same."""
+    """A YAML scalar (or a flow list or mapping) for a value of a new job: plain where that reads back the
+    same."""
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_yaml_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {_yaml_value(item)}" for key, item in value.items()) + "}"
     if isinstance(value, int):
         return str(value)
     text = str(value)

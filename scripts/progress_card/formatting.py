@@ -31,6 +31,15 @@ def format_count(n: int) -> str:
     return f"{n:,}"
 
 
+def format_compact(n: float) -> str:
+    """`950`, `36K`, `1.2M`, `3.4B`: a figure beside another on one line."""
+    for threshold, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "K")):
+        if n >= threshold:
+            value = n / threshold
+            return f"{value:.1f}{suffix}" if value < 10 else f"{value:.0f}{suffix}"
+    return f"{n:.0f}"
+
+
 def format_duration(seconds: float) -> str:
     """The two largest non-zero units: `< 1m`, `1h 30m`, `1d 1h`, `1w 3d`, `1mo 4d`, `1y 3mo`."""
     if seconds < 60:

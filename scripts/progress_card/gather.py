@@ -14,7 +14,7 @@ from .errors import JobError, QuotaSpent, StillCounting, Stopped
 from .finding import Sought
 from .formatting import format_count
 from .manifest import Job
-from .model import NOTHING, Found, Verdict
+from .model import Found, JobNotes, Verdict
 from .options import Options
 from .progress import Observation
 from .report import JobReport, Status
@@ -67,7 +67,13 @@ class Unobserved(Exception):
 
 
 def observe(
-    job: Job, verdict: Verdict, where: Sought, places: Places, services: Services, options: Options
+    job: Job,
+    verdict: Verdict,
+    notes: JobNotes,
+    where: Sought,
+    places: Places,
+    services: Services,
+    options: Options,
 ) -> Observation:
     """Everything `job`'s progress is worked out from; `Unobserved` when it cannot be gathered."""
     if options.should_stop():
@@ -130,5 +136,4 @@ def observe(
             count.shards,
         )
     declare = where.patterns if job.card_home is not None and where.place.url == job.card_home.url else ()
-    notes = services.notebook.read(job.name) if services.notebook is not None else NOTHING
     return Observation(job, verdict, total, count, found, notes, declare)

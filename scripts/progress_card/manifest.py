@@ -135,6 +135,20 @@ def parse_manifest(path: Path, text: str) -> Manifest:
     return Manifest(path=path, jobs=_build_jobs(path, _parse_yaml(path, text)))
 
 
+def default_login(path: Path) -> Login | None:
+    """How the jobs of the manifest at `path` reach their login node by default (`defaults: ssh:`);
+    None when it says nothing, or cannot be read."""
+    try:
+        document = _parse_yaml(path, path.read_text(encoding="utf-8"))
+    except (OSError, ManifestError):
+        return None
+    defaults = document.get("defaults") if isinstance(document, Mapping) else None
+    ssh = defaults.get("ssh") if isinstance(defaults, Mapping) else None
+    if ssh == "local" or (isinstance(ssh, Mapping) and isinstance(ssh.get("host"), str)):
+        return _login(path.parent, ssh)
+    return None
+
+
 def _parse_yaml(path: Path, text: str) -> Any:
     try:
         return YAML(typ="rt").load(text)

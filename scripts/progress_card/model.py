@@ -7,6 +7,7 @@ read them, and import neither wing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -97,21 +98,6 @@ class Loss:
 
 
 @dataclass(frozen=True)
-class JobNotes:
-    """What a run notes about a job for the next one (kept in the state folder)."""
-
-    at: datetime | None = None
-    """When the run that wrote them looked."""
-    peak: Peak | None = None
-    loss: Loss | None = None
-    launch: tuple[str, ...] = ()
-    """The compute's names of the launch followed then: another one now means a relaunch."""
-
-
-NOTHING = JobNotes()
-
-
-@dataclass(frozen=True)
 class Eta:
     """Time left and the moment the job should end."""
 
@@ -166,10 +152,31 @@ class TaskProgress:
     """executor.json's `workers` when it limits the tasks running at once."""
     ranks: frozenset[int] | None = None
     """ranks_to_run.json, when it could be read."""
+    completed: frozenset[int] | None = None
+    """The ranks whose completion is there, when the folder says which (not only how many)."""
 
     @property
     def complete(self) -> bool:
-        return self.total is not None and self.done >= self.total
+        """Every rank of the job has completed."""
+        if self.total is None:
+            return False
+        if self.completed is not None:
+            return len(self.completed & frozenset(range(self.total))) == self.total
+        return self.done >= self.total
+
+    @property
+    def unfinished(self) -> tuple[int, ...]:
+        """The ranks without a completion, when the folder says which are done."""
+        if self.total is None or self.completed is None:
+            return ()
+        return tuple(rank for rank in range(self.total) if rank not in self.completed)
+
+    @property
+    def beyond(self) -> tuple[int, ...]:
+        """Completed ranks the job does not have: a folder shared with another launch."""
+        if self.total is None or self.completed is None:
+            return ()
+        return tuple(sorted(rank for rank in self.completed if rank >= self.total))
 
     def __str__(self) -> str:
         return f"tasks {self.done}/{self.total if self.total is not None else '?'}"
@@ -185,6 +192,84 @@ class FinalFigures:
     prompt_tokens_mean: float | None
     completion_tokens_mean: float | None
     mean_doc_chars: float | None
+    tasks: int | None = None
+    """Summed from this many per-task stats files (datatrove's `stats/`), when stats.json is not there."""
+
+
+@dataclass(frozen=True)
+class TaskFigures:
+    """One finished task's figures, from its `stats/<rank>.json`."""
+
+    rank: int
+    documents: int
+    prompt_tokens: int
+    completion_tokens: int
+    finished_at: datetime | None
+    """When the file was written: when the task finished."""
+
+
+@dataclass(frozen=True)
+class TaskSums:
+    """The finished tasks' figures summed so far (kept between runs: each file is read once)."""
+
+    ranks: frozenset[int] = frozenset()
+    documents: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finishes: tuple[tuple[datetime, int], ...] = ()
+    """When each task finished, and its completion tokens, oldest first."""
+
+    def plus(self, tasks: Sequence[TaskFigures]) -> TaskSums:
+        """These sums with the tasks not counted yet added."""
+        fresh = {task.rank: task for task in tasks if task.rank not in self.ranks}.values()
+        if not fresh:
+            return self
+        finishes = [*self.finishes, *((t.finished_at, t.completion_tokens) for t in fresh if t.finished_at)]
+        return TaskSums(
+            self.ranks | {task.rank for task in fresh},
+            self.documents + sum(task.documents for task in fresh),
+            self.prompt_tokens + sum(task.prompt_tokens for task in fresh),
+            self.completion_tokens + sum(task.completion_tokens for task in fresh),
+            tuple(sorted(finishes)),
+        )
+
+    @property
+    def tokens_per_hour(self) -> float | None:
+        """Completion tokens an hour, once two tasks have finished apart: the tokens of the tasks after
+        the first, over the time since it finished."""
+        if len(self.finishes) < 2:
+            return None
+        hours = (self.finishes[-1][0] - self.finishes[0][0]).total_seconds() / 3600
+        if hours <= 0:
+            return None
+        return sum(tokens for _, tokens in self.finishes[1:]) / hours
+
+    def figures(self) -> FinalFigures:
+        """The final figures these sums give, as stats.json would."""
+        documents = self.documents or None
+        return FinalFigures(
+            documents=self.documents,
+            prompt_tokens=self.prompt_tokens or None,
+            completion_tokens=self.completion_tokens or None,
+            prompt_tokens_mean=self.prompt_tokens / documents if documents and self.prompt_tokens else None,
+            completion_tokens_mean=self.completion_tokens / documents
+            if documents and self.completion_tokens
+            else None,
+            mean_doc_chars=None,
+            tasks=len(self.ranks),
+        )
+
+
+@dataclass(frozen=True)
+class LaunchSettings:
+    """What datatrove's executor.json says of a launch that a resume must keep: the number of tasks,
+    where the writer writes, and the pipeline itself."""
+
+    world_size: int
+    output: str | None
+    """The writer's output folder, as a URL (`hf://datasets/org/name/default`, a path...)."""
+    fingerprint: str
+    """A digest of the pipeline's settings (the memory addresses in its text left out)."""
 
 
 @dataclass(frozen=True)
@@ -194,7 +279,8 @@ class Verdict:
 
     outcome: Outcome | None = None
     reason: str = ""
-    warning: str | None = None
+    warnings: tuple[str, ...] = ()
+    """What could not be told, or looks wrong (a job id the scheduler never knew, a malformed file)."""
     figures: FinalFigures | None = None
     """The final figures, when the job completed with datatrove's stats.json."""
     tasks: TaskProgress | None = None
@@ -203,6 +289,14 @@ class Verdict:
     """When the scheduler started the job's first task, when it says."""
     pending: Pending | None = None
     """Why the job waits in the queue, while nothing of it runs."""
+    settings: LaunchSettings | None = None
+    """What executor.json says of the current launch."""
+    finished_tasks: tuple[TaskFigures, ...] = ()
+    """Tasks whose stats file is there and was not summed before."""
+    seen: frozenset[str] = frozenset()
+    """The job ids the scheduler shows queued or running now."""
+    tails: tuple[tuple[int, str], ...] = ()
+    """The last lines of the logs of unfinished ranks, when the job ended without them."""
 
     @property
     def alive(self) -> bool:
@@ -216,3 +310,24 @@ class Verdict:
 
 
 RUNNING = Verdict()
+
+
+@dataclass(frozen=True)
+class JobNotes:
+    """What a run notes about a job for the next one (kept in the state folder)."""
+
+    at: datetime | None = None
+    """When the run that wrote them looked."""
+    peak: Peak | None = None
+    loss: Loss | None = None
+    launch: tuple[str, ...] = ()
+    """The compute's names of the launch followed then: another one now means a relaunch."""
+    seen: frozenset[str] = frozenset()
+    """Job ids the scheduler has shown queued or running: only those may be found gone."""
+    settings: LaunchSettings | None = None
+    """The settings of the launch whose completions stand (a resume must keep them)."""
+    sums: TaskSums = TaskSums()
+    """The finished tasks' figures summed so far."""
+
+
+NOTHING = JobNotes()

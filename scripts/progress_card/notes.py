@@ -1,5 +1,6 @@
 """What earlier runs noted about each job, in the state folder (`jobs/<name>.json`): the highest count
-seen, the shards that have disappeared since, and the launch it followed.
+seen, the shards that have disappeared since, the launch it followed, the job ids the queue has shown,
+the launch settings a resume must keep, and the finished tasks' figures summed so far.
 
 The run reads a job's notes with its other I/O, works out the next notes purely (`progress.assess`),
 and writes them once it has applied its plan (a dry run never does). Like every cache of the state
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomically
-from .model import NOTHING, JobNotes, Loss, Peak
+from .model import NOTHING, JobNotes, LaunchSettings, Loss, Peak, TaskSums
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,21 @@ def _dump(notes: JobNotes) -> dict[str, Any]:
         if loss
         else None,
         "launch": list(notes.launch),
+        "seen": sorted(notes.seen),
+        "settings": {
+            "world_size": notes.settings.world_size,
+            "output": notes.settings.output,
+            "fingerprint": notes.settings.fingerprint,
+        }
+        if notes.settings
+        else None,
+        "sums": {
+            "ranks": sorted(notes.sums.ranks),
+            "documents": notes.sums.documents,
+            "prompt_tokens": notes.sums.prompt_tokens,
+            "completion_tokens": notes.sums.completion_tokens,
+            "finishes": [[when.isoformat(), tokens] for when, tokens in notes.sums.finishes],
+        },
     }
 
 
@@ -79,6 +95,30 @@ def _parse(document: Any) -> JobNotes:
         if loss
         else None,
         launch=tuple(str(name) for name in document.get("launch") or ()),
+        seen=frozenset(str(name) for name in document.get("seen") or ()),
+        settings=_settings(document.get("settings")),
+        sums=_sums(document.get("sums")),
+    )
+
+
+def _settings(value: Any) -> LaunchSettings | None:
+    if value is None:
+        return None
+    output = value["output"]
+    return LaunchSettings(
+        _count(value["world_size"]), str(output) if output is not None else None, str(value["fingerprint"])
+    )
+
+
+def _sums(value: Any) -> TaskSums:
+    if value is None:
+        return TaskSums()
+    return TaskSums(
+        frozenset(_count(rank) for rank in value["ranks"]),
+        _count(value["documents"]),
+        _count(value["prompt_tokens"]),
+        _count(value["completion_tokens"]),
+        tuple((_when(when), _count(tokens)) for when, tokens in value["finishes"]),
     )
 
 

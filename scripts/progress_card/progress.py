@@ -8,7 +8,7 @@ status page and the people told all read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .card import (
@@ -23,6 +23,7 @@ from .card import (
     progress_line,
     queue_text,
     rate_line,
+    tokens_text,
 )
 from .estimate import estimate
 from .formatting import format_count, format_duration, format_eta_date, percent
@@ -36,10 +37,12 @@ from .model import (
     FinalFigures,
     Found,
     JobNotes,
+    LaunchSettings,
     Loss,
     Outcome,
     Peak,
     TaskProgress,
+    TaskSums,
     Total,
     Verdict,
 )
@@ -89,6 +92,10 @@ class Progress:
     """The job follows another launch than the last run did: a lower count is to be shown."""
     notes: JobNotes = field(default=NOTHING, repr=False)
     """What this run notes about the job, for the next."""
+    tokens: TaskSums = field(default=TaskSums(), repr=False)
+    """The finished tasks' figures summed so far: tokens as they come."""
+    unsafe: str | None = None
+    """Why a relaunch is unsafe (another number of tasks, another output), when it is."""
 
     @property
     def percent(self) -> int:
@@ -132,11 +139,11 @@ def assess(seen: Observation, options: Options) -> Progress:
     job, verdict, count, now = seen.job, seen.verdict, seen.count, options.now
     relaunched = bool(seen.notes.launch) and seen.notes.launch != job.launch
     loss, notes = _remember(seen, now, forgive=relaunched or options.allow_decrease)
-    done, total = (
-        (notes.peak.documents if loss is not None and notes.peak else count.documents),
-        seen.total.documents,
-    )
-    warnings: tuple[str, ...] = (verdict.warning,) if verdict.warning else ()
+    done = notes.peak.documents if loss is not None and notes.peak else count.documents
+    total = seen.total.documents
+    figures, disagree = _figures(verdict, notes.sums)
+    unsafe = _unsafe_resume(job.name, seen.notes.settings, verdict)
+    warnings = (*verdict.warnings, *([unsafe] if unsafe else []), *([disagree] if disagree else []))
     if count.unreadable:
         warnings += (f"count incomplete: {len(count.unreadable)} unreadable shards",)
     if count.shards == 0:
@@ -154,24 +161,26 @@ def assess(seen: Observation, options: Options) -> Progress:
     crowded = crowding(seen.found, count.arrivals, now) if verdict.alive else None
     if crowded is not None:
         warnings += (f"{crowded}: {FIX}",)
-    detail = _detail(verdict, done, total, eta, stalled_since, loss)
+    detail = _detail(verdict, done, total, eta, stalled_since, loss, unsafe)
     if crowded is not None:
         detail += f" • ⚠️ {crowded}"
     rate = (
         rate_line(job.config, pace.rate_per_hour, pace.hourly) if pace.rate_per_hour and not queued else None
     )
-    line = progress_line(job.config, done, total, detail, verdict.tasks)
-    entry = CardEntry(card_spec(job, seen.declare), line, rate, verdict.figures)
+    tokens = tokens_text(notes.sums.completion_tokens, notes.sums.tokens_per_hour)
+    line = progress_line(job.config, done, total, detail, verdict.tasks, tokens)
+    entry = CardEntry(card_spec(job, seen.declare), line, rate, figures)
     return Progress(
-        done, total, verdict, eta, stalled_since, job.page, entry, count.arrivals, warnings,
-        seen.found.what, loss, crowded, relaunched, notes,
+        done, total, replace(verdict, figures=figures), eta, stalled_since, job.page, entry, count.arrivals,
+        warnings, seen.found.what, loss, crowded, relaunched, notes, notes.sums, unsafe,
     )  # fmt: skip
 
 
 def _remember(seen: Observation, now: datetime, forgive: bool) -> tuple[Loss | None, JobNotes]:
     """The shards lost so far (None when there are none, or they are forgiven: a relaunch or
-    --allow-decrease), and the job's notes after this run: the highest count, the loss, the launch."""
-    count, notes = seen.count, seen.notes
+    --allow-decrease), and the job's notes after this run: the highest count, the loss, the launch,
+    the job ids the queue has shown, the launch settings a resume must keep, the tasks' sums."""
+    count, notes, verdict = seen.count, seen.notes, seen.verdict
     peak = None if forgive else notes.peak
     loss = None if forgive else notes.loss
     if count.gone and not forgive:
@@ -183,7 +192,54 @@ def _remember(seen: Observation, now: datetime, forgive: bool) -> tuple[Loss | N
         loss = None  # the count is back
     if peak is None or count.documents >= peak.documents:
         peak = Peak(count.documents, count.shards, now)
-    return loss, JobNotes(now, peak, loss, seen.job.launch)
+    # The launch whose completions stand sets what a resume must keep; with none yet, any launch does.
+    started = verdict.tasks is not None and verdict.tasks.done > 0
+    settings = (
+        notes.settings if notes.settings is not None and started else verdict.settings or notes.settings
+    )
+    sums = notes.sums.plus(verdict.finished_tasks)
+    return loss, JobNotes(now, peak, loss, seen.job.launch, notes.seen | verdict.seen, settings, sums)
+
+
+def _figures(verdict: Verdict, sums: TaskSums) -> tuple[FinalFigures | None, str | None]:
+    """A completed job's final figures: stats.json's, or the per-task files summed where stats.json is
+    missing or says otherwise (it can be incomplete after a relaunch: datatrove#360); and a warning
+    when the two disagree."""
+    if verdict.outcome is not Outcome.COMPLETED:
+        return verdict.figures, None
+    tasks = verdict.tasks
+    summed_all = tasks is not None and tasks.total is not None and len(sums.ranks) >= tasks.total > 0
+    if verdict.figures is None:
+        return (sums.figures() if sums.ranks else None), None
+    said = verdict.figures.documents
+    if summed_all and said is not None and said != sums.documents:
+        return sums.figures(), (
+            f"stats.json counts {format_count(said)} documents, the {len(sums.ranks)} per-task stats files "
+            f"{format_count(sums.documents)}: the card shows the per-task figures (stats.json can miss tasks "
+            "of an earlier launch)"
+        )
+    return verdict.figures, None
+
+
+def _unsafe_resume(name: str, before: LaunchSettings | None, verdict: Verdict) -> str | None:
+    """What a person must know when the job was relaunched with another number of tasks, or another
+    output, than the launch whose completions stand: completed ranks are skipped while their input
+    slices changed, and some input is generated twice, some never."""
+    now = verdict.settings
+    started = verdict.tasks is not None and verdict.tasks.done > 0
+    if before is None or now is None or not started or not verdict.alive:
+        return None
+    if now.world_size != before.world_size:
+        return (
+            f"{name} was relaunched with {now.world_size} tasks instead of {before.world_size}: completed ranks "
+            f"are skipped while their input slices changed; cancel it and relaunch with {before.world_size} tasks"
+        )
+    if now.output != before.output:
+        return (
+            f"{name} was relaunched writing to {now.output} instead of {before.output}: its completed ranks' "
+            f"output stays behind; cancel it and relaunch writing to {before.output}"
+        )
+    return None
 
 
 def _detail(
@@ -193,15 +249,18 @@ def _detail(
     eta: Eta | None,
     stalled_since: datetime | None,
     loss: Loss | None,
+    unsafe: str | None,
 ) -> str:
-    """The text after the bar, by the job's state: complete, stopped, queued, shards lost, stalled, or
-    on its way."""
+    """The text after the bar, by the job's state: complete, stopped, queued, relaunched unsafely,
+    shards lost, stalled, or on its way."""
     if verdict.outcome is Outcome.COMPLETED:
         return "✅ Complete"
     if verdict.outcome is not None:
         return describe_stop(done, total, verdict.reason)
     if verdict.pending is not None:
         return describe_queue(verdict.pending, done > 0)
+    if unsafe is not None:
+        return f"⚠️ {unsafe}"
     if loss is not None:
         return f"⚠️ {describe_loss(loss)}"
     if stalled_since is not None and done < total:

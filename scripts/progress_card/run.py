@@ -30,7 +30,7 @@ from .finding import seek
 from .gather import Places, Unobserved, observe
 from .logs import HeldLogs, replay
 from .manifest import Job
-from .model import RUNNING, Count, Found, Verdict
+from .model import NOTHING, RUNNING, Count, Found, JobNotes, Verdict
 from .options import Options
 from .plan import Item, Plan, RepoPlan, plan_card, plan_without_card
 from .progress import Observation, assess
@@ -59,13 +59,15 @@ def update(jobs: Sequence[Job], services: Services, options: Options) -> Report:
 def plan(jobs: Sequence[Job], services: Services, options: Options) -> Plan:
     """Every repo's plan, and every job's row as planned; nothing is written but the count's cache."""
     active = [job for job in jobs if job.finished is None]
-    verdicts = services.verdicts(active) if active else {}
+    notebook = services.notebook
+    notes = {job.name: notebook.read(job.name) if notebook is not None else NOTHING for job in active}
+    verdicts = services.verdicts(active, notes) if active else {}
     groups: dict[str, list[Job]] = {}
     for job in active:
         home = job.card_home
         groups.setdefault(home.url if home is not None else f"job {job.name}", []).append(job)
     results = _side_by_side(
-        lambda group: _plan_group(group, verdicts, services, options), list(groups.values()), options
+        lambda group: _plan_group(group, verdicts, notes, services, options), list(groups.values()), options
     )
     rows = {job.name: _skipped(job) for job in jobs if job.finished is not None}
     planned = []
@@ -127,7 +129,11 @@ def _log_skipped(job: Job) -> None:
 
 
 def _plan_group(
-    jobs: Sequence[Job], verdicts: dict[str, Verdict], services: Services, options: Options
+    jobs: Sequence[Job],
+    verdicts: dict[str, Verdict],
+    notes: dict[str, JobNotes],
+    services: Services,
+    options: Options,
 ) -> tuple[RepoPlan | None, list[JobReport]]:
     """The plan of the jobs one card shows (or of one job without a card), and the rows of the jobs
     that are not in it (with why)."""
@@ -167,7 +173,8 @@ def _plan_group(
     items: list[Item] = []
     for job in jobs:
         try:
-            seen = observe(job, verdicts.get(job.name, RUNNING), sought[job.name], places, services, options)
+            verdict = verdicts.get(job.name, RUNNING)
+            seen = observe(job, verdict, notes[job.name], sought[job.name], places, services, options)
         except Unobserved as why:
             rows.append(why.row)
             continue

@@ -3,12 +3,12 @@ with the same clients on loopback servers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .editing import Mark
 from .manifest import Job
-from .model import Total, Verdict
+from .model import JobNotes, Total, Verdict
 from .notes import Notebook
 from .report import Report
 from .storage import ShardMemory, Storage
@@ -20,8 +20,8 @@ class Services:
 
     storage: Storage
     resolve_total: Callable[[Job], Total]
-    verdicts: Callable[[Sequence[Job]], dict[str, Verdict]]
-    """What each job's compute says: asked once for all of them."""
+    verdicts: Callable[[Sequence[Job], Mapping[str, JobNotes]], dict[str, Verdict]]
+    """What each job's compute says, asked once for all of them, knowing what earlier runs noted."""
     mark: Callable[[Mark], None]
     """Record a finished job in jobs.yaml (called for one job at a time, whatever the repos running)."""
     memory: Callable[[str], ShardMemory | None] = lambda location: None

@@ -2,8 +2,10 @@
 
 `checkout` makes a temporary git repository holding the action and the workflow, whose `origin`
 is a local bare repository; `act` runs the workflow in it against the Hub simulator and the
-loopback cluster. actions/checkout runs as act runs it (a copy of the working tree);
-astral-sh/setup-uv and actions/cache are replaced by local stand-ins (tests/e2e/standins).
+loopback cluster. actions/checkout runs as act runs it (a copy of the working tree, in a workspace
+act makes for the run and removes after it); astral-sh/setup-uv and actions/cache are replaced by
+local stand-ins (tests/e2e/standins). The cache stand-ins keep the state folder in `folder/actions-cache`
+between act runs, as actions/cache keeps it between the workflow's runs on GitHub.
 """
 
 from __future__ import annotations
@@ -161,6 +163,7 @@ def act(
         "STANDIN_PYTHON": sys.executable,
         "STANDIN_UV": str(Path(sys.executable).parent / "uv"),
         "STANDIN_UV_CACHE": str(UV_CACHE),
+        "STANDIN_CACHE": str(work.parent / "actions-cache"),
     }
     argv = [
         str(Path(sys.executable).parent / "act"),

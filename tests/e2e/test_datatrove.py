@@ -26,6 +26,8 @@ import yaml
 from click.testing import Result
 from huggingface_hub import HfApi
 
+from progress_card.manifest import load_manifest
+from progress_card.storage import HubDataset
 from tests.cluster import LoopbackCluster
 from tests.cluster.procs import poll
 from tests.cluster.slurmconf import PARTITION
@@ -259,6 +261,31 @@ def test_a_generation_job_is_followed_from_its_first_shards_to_its_final_figures
 
     # While it runs: a fifth of the documents are up, the first two tasks still at work.
     wait_for_rows(hub, generation, total // 5)
+    # Set up from the logging folder, as its owner could have once the tasks ran: what the launch
+    # records fills in the job.
+    scratch = tmp_path / "setup"
+    scratch.mkdir()
+    (scratch / "jobs.yaml").write_text(
+        f"defaults:\n  total: {total}\n  ssh: {ssh_settings(cluster)}\njobs:\n  - {{name: other, repo: acme/other}}\n"
+    )
+    added = command("add", "--jobs", str(scratch / "jobs.yaml"), "--logging-dir", str(generation.logging_dir))
+    assert added.exit_code == 0, added.stderr
+    assert (
+        f"inferred name: {generation.job_name} (the executor's job name)\n"
+        f"inferred output: hf://datasets/{REPO}/{CONFIG} (the writer's output folder)\n"
+        f"inferred config: {CONFIG} (the folder datatrove writes the config to)\n"
+    ) in added.stderr
+    assert (
+        f"inferred slurm_job_id: {generation.job_id} (the newest Slurm array in slurm_logs/)" in added.stderr
+    )
+    assert f"inferred {PLAN.tasks} tasks (executor.json)" in added.stderr
+    _, set_up = load_manifest(scratch / "jobs.yaml").jobs
+    assert (set_up.slurm_job_ids, str(set_up.output), set_up.card_home) == (
+        (generation.job_id,),
+        f"hf://datasets/{REPO}/{CONFIG}",
+        HubDataset(REPO),
+    )
+
     before = rows(hub)
     running = update(jobs)
     after = rows(hub)
@@ -355,7 +382,11 @@ def test_a_generation_job_is_followed_from_its_first_shards_to_its_final_figures
     assert re.search(rf"• {done}/{total} docs • tasks [0-3]/4<br>", card), card
     assert report["tasks_done"] < 4 and report["tasks_total"] == 4, report
     assert ", tasks 4/4, completed (stats.json found)" in summary(finished)
-    assert card_line(hub).endswith(f"100% • {total}/{total} docs • tasks 4/4<br>✅ Complete")
+    # The finished tasks' completion tokens, summed from their stats/ files as they came.
+    assert re.search(
+        rf"100% • {total}/{total} docs • tasks 4/4 • [\d.]+K tokens \(≈ [\d.]+[KM]/h\)<br>✅ Complete$",
+        card_line(hub),
+    )
 
 
 def test_a_cancelled_job_is_marked_with_its_last_count_then_relaunched_and_followed_to_completion(
@@ -389,9 +420,10 @@ def test_a_cancelled_job_is_marked_with_its_last_count_then_relaunched_and_follo
 
     cancelled = update(jobs)
 
+    # The queue still shows the cancelled array: the tasks without a completion are named.
     ended = (
-        rf"failed \(Slurm job {first_job} ended \(CANCELLED\) without stats.json\), card pushed, marked failed"
-        rf"|stopped \(Slurm job {first_job} is no longer in the queue without stats.json\), card pushed, marked stopped"
+        rf"failed \(2 of 4 tasks unfinished \(ranks 2, 3\); Slurm job {first_job} ended \(CANCELLED\)\), "
+        "card pushed, marked failed"
     )
     stop = re.fullmatch(
         rf"gen: {uploaded}/{total} docs \(\d+%\)(, tasks \d/4)?, (?:{ended}) in jobs\.yaml",
@@ -399,12 +431,12 @@ def test_a_cancelled_job_is_marked_with_its_last_count_then_relaunched_and_follo
     )
     assert stop, cancelled.stderr
     marked = finished_keys(jobs)
-    assert marked["outcome"] in ("failed", "stopped") and marked["final_count"] == str(uploaded)
+    assert marked["outcome"] == "failed" and marked["final_count"] == str(uploaded)
     percent = uploaded * 100 // total
     stopped_card = card_line(hub)
     assert re.fullmatch(
         rf"\*\*default\*\*: \[[●○]{{20}}\] {percent}% • {uploaded}/{total} docs.*"
-        rf"<br>⚠️ stopped at {percent}%: Slurm job {first_job} .+",
+        rf"<br>⚠️ stopped at {percent}%: 2 of 4 tasks unfinished \(ranks 2, 3\); Slurm job {first_job} ended \(CANCELLED\)",
         stopped_card,
     ), stopped_card
 
@@ -449,6 +481,12 @@ def test_a_cancelled_job_is_marked_with_its_last_count_then_relaunched_and_follo
 
     # logging_dir: the tasks done, 2 of 4 when cancelled, all of them in the end.
     assert stop[1] == ", tasks 2/4", summary(cancelled)
-    assert f"{uploaded}/{total} docs • tasks 2/4<br>" in stopped_card
+    assert re.search(
+        rf"{uploaded}/{total} docs • tasks 2/4 • [\d.]+K tokens \(≈ [\d.]+[KM]/h\)<br>", stopped_card
+    )
     assert ", tasks 4/4, completed (stats.json found)" in summary(completed)
-    assert card_line(hub).endswith(f"100% • {total}/{total} docs • tasks 4/4<br>✅ Complete")
+    # The finished tasks' completion tokens, summed from their stats/ files as they came.
+    assert re.search(
+        rf"100% • {total}/{total} docs • tasks 4/4 • [\d.]+K tokens \(≈ [\d.]+[KM]/h\)<br>✅ Complete$",
+        card_line(hub),
+    )

@@ -6,6 +6,7 @@ the loopback sshd and the real Slurm; its `origin` is a local bare repository (s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster import LoopbackCluster
+from tests.cluster import LoopbackCluster, SlurmError
 from tests.e2e.act import HF_TOKEN, ActRun, act, checkout, commit_and_push, origin_file, origin_log
 from tests.ghsim import GitHubSim
 from tests.hubsim import HubSim
@@ -61,12 +62,15 @@ def test_the_hourly_workflow_updates_cards_marks_finished_jobs_and_commits_them_
         write_shard(hub.repo_dir("acme/gen") / "data" / f"{index}.parquet", rows, now - 3600 * (3 - index))
     for index, rows in enumerate([15, 10]):
         write_shard(hub.repo_dir("acme/gen") / "math" / f"{index}.parquet", rows, now - 3600 * (2 - index))
-    write_shard(hub.repo_dir("acme/gen") / "lost" / "0.parquet", 40, now - 3600)
+    for index, when in enumerate([now - 5400, now - 1800]):  # 20 documents an hour
+        write_shard(hub.repo_dir("acme/gen") / "lost" / f"{index}.parquet", 20, when)
     stats = cluster.shared_dir / f"e2e-{repo.parent.name}" / "stats.json"
     stats.parent.mkdir(parents=True)
     stats.write_text(json.dumps(STATS))
     running = cluster.sbatch(wrap="sleep 600")
+    lost = cluster.sbatch(wrap="sleep 600")
     try:
+        cluster.wait_for(lost, {"RUNNING"})
         (repo / "jobs.yaml").write_text(
             "# Jobs followed by the hourly workflow.\n"
             "defaults:\n"
@@ -83,53 +87,61 @@ def test_the_hourly_workflow_updates_cards_marks_finished_jobs_and_commits_them_
             f"    slurm_job_id: {running}\n"
             "  - name: lost\n"
             "    config: lost\n"
-            "    slurm_job_id: 987655\n"
+            f"    slurm_job_id: {lost}\n"
         )
-        commit_and_push(repo, "Follow two jobs")
+        commit_and_push(repo, "Follow three jobs")
 
         first = act(repo, hub, cluster, github, {"only": "", "dry-run": "false"})
 
         assert first.returncode == 0, first.log[-6000:]
         report_setup_time(first, capsys)
         assert HF_TOKEN not in first.log and "PRIVATE KEY" not in first.log
-        assert "cache save stand-in, would save .progress-card" in first.log  # the state is kept
+        # The state (the Slurm ids seen in the queue) is kept between runs by the cache, and only by
+        # it: act runs the workflow in a copy of the checkout, which it removes afterwards.
+        assert "cache restore stand-in, no entry for progress-card-state-" in first.log
+        assert "cache save stand-in, saved .progress-card under key progress-card-state-" in first.log
+        assert not (repo / ".progress-card").exists()
         card = (hub.repo_dir("acme/gen") / "README.md").read_text()
         assert "**default**: [●●●●●●●●●●●●○○○○○○○○] 60% • 60/100 docs<br>✅ Complete" in card
         assert "**math**: [●●●●●○○○○○○○○○○○○○○○] 25% • 25/100 docs<br>⏱️ " in card
+        assert "**lost**: [●●●●●●●●○○○○○○○○○○○○] 40% • 40/100 docs<br>⏱️ " in card
         assert "| Total completion tokens | 18,000 |" in card
         assert len(hub.commits("acme/gen")) == 1  # one commit for the repo's three configs
         assert all(r.has_token for r in hub.requests if r.method == "POST" and "/commit/" in r.path)
         assert origin_log(repo)[0] == "Mark finished generation jobs in jobs.yaml [skip ci]"
         page = origin_file(repo, "status/README.md")  # the status page, in the same commit
-        assert "| `math` |" in page and "- `default`: completed at " in page
+        assert "| `math` |" in page and "| `lost` |" in page and "- `default`: completed at " in page
         assert origin_file(repo, "status/math.svg").startswith("<?xml")
         pushed = origin_file(repo, "jobs.yaml")
         assert f"    stats_path: {stats}\n    finished: true\n    outcome: completed\n" in pushed
-        assert (first.output("updated"), first.output("finished"), first.output("failed")) == ("3", "2", "0")
-        [incident] = github.open_issues()  # opened through the action, with the workflow's token
-        assert incident.title == "⚠️ lost: stopped at 40% (Slurm job 987655 is no longer in the queue)"
-        assert incident.labels == ["progress-card", "lost"] and github.token not in first.log
+        assert f"    slurm_job_id: {lost}\n" in pushed and pushed.count("finished: true") == 1
+        assert (first.output("updated"), first.output("finished"), first.output("failed")) == ("3", "1", "0")
+        assert github.issues == [] and github.token not in first.log  # nobody is needed yet
         report = {record["name"]: record for record in json.loads(first.output("report"))}
         assert report["default"]["status"] == "completed" and report["default"]["marked"] is True
         assert report["math"]["status"] == "running" and report["math"]["percent"] == 25
         assert report["math"]["eta"] is not None
+        assert report["lost"]["status"] == "running" and report["lost"]["marked"] is False
+        assert report["lost"]["percent"] == 40 and report["lost"]["eta"] is not None
         assert "| `math` | [●●●●●○○○○○○○○○○○○○○○] | 25% | 25/100 |" in first.summary
+        assert "| `lost` | [●●●●●●●●○○○○○○○○○○○○] | 40% | 40/100 |" in first.summary
         assert (
             "| `default` | [●●●●●●●●●●●●○○○○○○○○] | 60% | 60/100 |  |  | ✅ completed: stats.json found"
             in first.summary
         )
 
-        # The next hour: nothing new. No card commit, no commit of jobs.yaml.
+        # The next hour: nothing new. No card commit, no commit of jobs.yaml, no incident.
         subprocess.run(["git", "pull", "--quiet", "origin", "main"], cwd=repo, check=True)
         commits, history = len(hub.commits("acme/gen")), origin_log(repo)
 
         second = act(repo, hub, cluster, github, {"only": "", "dry-run": "false"})
 
         assert second.returncode == 0, second.log[-6000:]
+        assert "cache restore stand-in, restored .progress-card from key progress-card-state-" in second.log
         assert len(hub.commits("acme/gen")) == commits
         assert origin_log(repo) == history
         assert (second.output("updated"), second.output("finished")) == ("0", "0")
-        assert len(github.issues) == 1  # the open incident is found again, not repeated
+        assert github.issues == []
         assert "finished earlier" in second.summary
 
         # A manual refresh as a dry run: new shards, but nothing pushed anywhere.
@@ -141,5 +153,35 @@ def test_the_hourly_workflow_updates_cards_marks_finished_jobs_and_commits_them_
         assert len(hub.commits("acme/gen")) == commits
         assert origin_log(repo) == history
         assert [record["name"] for record in json.loads(dry.output("report"))] == ["math"]
+
+        # `lost` leaves the queue without stats.json between two runs. The queue saw it running in an
+        # earlier run (the cache remembers it): it is marked stopped, and a person is called.
+        cluster.scancel(lost)
+        cluster.wait_gone(lost)
+
+        third = act(repo, hub, cluster, github, {"only": "", "dry-run": "false"})
+
+        assert third.returncode == 0, third.log[-6000:]
+        assert (third.output("updated"), third.output("finished"), third.output("failed")) == ("2", "1", "0")
+        report = {record["name"]: record for record in json.loads(third.output("report"))}
+        assert report["lost"]["status"] == "stopped" and report["lost"]["marked"] is True
+        assert report["math"]["status"] == "running" and report["math"]["percent"] == 55
+        assert "Slurm does not know" not in third.log
+        assert (
+            f"| ⚠️ stopped: Slurm job {lost} is no longer in the queue, marked in jobs file |" in third.summary
+        )
+        assert origin_log(repo)[0] == "Mark finished generation jobs in jobs.yaml [skip ci]"
+        assert origin_log(repo)[1:] == history
+        pushed = origin_file(repo, "jobs.yaml")
+        assert f"    slurm_job_id: {lost}\n    finished: true\n    outcome: stopped\n" in pushed
+        card = (hub.repo_dir("acme/gen") / "README.md").read_text()
+        assert "**lost**: [●●●●●●●●○○○○○○○○○○○○] 40% • 40/100 docs<br>⚠️ " in card
+        assert "**math**: [●●●●●●●●●●●○○○○○○○○○] 55% • 55/100 docs<br>⏱️ " in card
+        [incident] = github.open_issues()  # opened through the action, with the workflow's token
+        assert incident.title == f"⚠️ lost: stopped at 40% (Slurm job {lost} is no longer in the queue)"
+        assert incident.labels == ["progress-card", "lost"] and github.token not in third.log
+        assert HF_TOKEN not in third.log and "PRIVATE KEY" not in third.log
     finally:
-        cluster.scancel(running)
+        for job in (running, lost):
+            with contextlib.suppress(SlurmError):  # `lost` is gone already when the test got that far
+                cluster.scancel(job)

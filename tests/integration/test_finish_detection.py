@@ -9,7 +9,7 @@ import json
 import shlex
 import subprocess
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -32,6 +32,10 @@ from tests.support import (
 )
 
 pytestmark = pytest.mark.cluster
+
+
+UNKNOWN_ID = "Slurm does not know Slurm job 987654: it was never seen queued or running"
+"""What a run says of a job id squeue does not know and was never seen: the answer came back."""
 
 
 def settings(cluster: LoopbackCluster, known_hosts: Path | None = None) -> str:
@@ -104,8 +108,8 @@ def test_a_running_array_job_keeps_its_progress_card(
 def test_a_job_that_left_the_queue_without_stats_has_stopped(
     cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path, login: str
 ) -> None:
-    job = cluster.sbatch(wrap="true")
-    cluster.wait_gone(job, timeout=60)
+    job = cluster.sbatch(wrap="sleep 60")
+    cluster.wait_for(job, {"RUNNING"})
     jobs = jobs_file(
         tmp_path,
         cluster,
@@ -113,6 +117,9 @@ def test_a_job_that_left_the_queue_without_stats_has_stopped(
         login=login,
     )
     before = jobs.read_text()
+    assert "ETA" in last_line(update_at(jobs, datetime.now(timezone.utc)))  # seen running: noted
+    cluster.scancel(job)
+    cluster.wait_gone(job, timeout=60)
 
     report = update_at(jobs, datetime.now(timezone.utc))
 
@@ -192,15 +199,20 @@ def test_a_cancelled_job_has_failed_with_its_slurm_state(
 
 
 @BOTH_WAYS
-def test_a_job_id_that_never_existed_is_gone(
+def test_a_job_id_the_queue_never_knew_marks_nothing(
     cluster: LoopbackCluster, hub: HubSim, uploaded: None, tmp_path: Path, login: str
 ) -> None:
+    """A typo in slurm_job_id: squeue answers as it does for a job long gone, but progress-card never saw
+    it queued or running, and Slurm's accounts (off on this cluster) do not know it either."""
     jobs = jobs_file(tmp_path, cluster, "  - name: gen\n    slurm_job_id: 987654", login=login)
-    report = update_at(jobs, datetime.now(timezone.utc))
-    assert last_line(report).startswith(
-        "gen: 63/100 docs (63%), stopped (Slurm job 987654 is no longer in the queue)"
-    )
-    assert "outcome: stopped" in jobs.read_text()
+    before = jobs.read_text()
+
+    for minutes in (0, 10):  # nor on a later run
+        report = update_at(jobs, datetime.now(timezone.utc) + timedelta(minutes=minutes))
+        assert last_line(report).startswith("gen: 63/100 docs (63%), ETA ")
+        assert UNKNOWN_ID in last_line(report)
+    assert jobs.read_text() == before
+    assert card_line(hub, "default").startswith("**default**: [●●●●●●●●●●●●○○○○○○○○] 63% • 63/100 docs<br>⏱️ ")
 
 
 def test_an_unknown_host_key_is_refused_and_nothing_is_marked(
@@ -276,7 +288,7 @@ def test_jobs_on_the_same_host_share_one_connection(
         assert cluster.accepted_connections() == connections + 1
         lines = said(report).splitlines()[-2:]
         assert lines[0].startswith("math: 5/100 docs (5%)") and "marked" not in lines[0]
-        assert lines[1].startswith("code: 7/100 docs (7%), stopped (")
+        assert lines[1].startswith("code: 7/100 docs (7%), ") and UNKNOWN_ID in lines[1]  # squeue answered
     finally:
         cluster.scancel(running)
 
@@ -295,7 +307,7 @@ def test_key_and_host_keys_from_the_environment_are_written_privately_and_remove
 
     report = update_at(jobs, datetime.now(timezone.utc))
 
-    assert "stopped (Slurm job 987654 is no longer in the queue)" in last_line(report)
+    assert UNKNOWN_ID in last_line(report)  # squeue answered, over the connection the keys opened
     assert set(Path(tempfile.gettempdir()).glob("progress-card-ssh-*")) == leftovers
 
 
@@ -312,7 +324,7 @@ def test_a_login_node_behind_a_bastion_is_reached_through_it(
 
     report = update_at(jobs, datetime.now(timezone.utc))
 
-    assert "stopped (Slurm job 987654 is no longer in the queue)" in last_line(report)
+    assert UNKNOWN_ID in last_line(report)  # squeue answered through the bastion
     assert cluster.accepted_connections() == connections + 2  # the bastion, then the login node
 
 
@@ -364,7 +376,7 @@ def test_the_launch_comes_back_in_the_same_round_trip(
         )
         connections = cluster.accepted_connections()
         with SshClient() as ssh:
-            verdict = FinishDetector(ssh).verdicts(manifest.jobs)["gen"]
+            verdict = FinishDetector(ssh).verdicts(manifest.jobs, {})["gen"]
         started = cluster.start_time(job)
     finally:
         cluster.scancel(job)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from progress_card.manifest import load_manifest
+from tests.datatrove_folder import write_logging_folder
 from tests.hubsim import HubSim
 from tests.support import card, datatrove_stats, said, update_at, write_manifest, write_shard
 
@@ -206,3 +207,36 @@ def test_jobs_finishing_in_repos_updated_side_by_side_are_all_marked(hub: HubSim
     assert report.exit_code == 0, said(report)
     marked = {job.name for job in load_manifest(jobs).jobs if job.finished is not None}
     assert marked == set(names)  # no mark lost to another repo's edit of the same file
+
+
+def test_a_logging_folder_that_is_missing_or_damaged_is_named_and_counts_nothing_wrong(
+    hub: HubSim, tmp_path: Path
+) -> None:
+    write_shard(hub.repo_dir("acme/gen") / "default" / "00000_00000.parquet", 10)
+    damaged = write_logging_folder(tmp_path / "damaged", 4, completed=(0, 1, 7))
+    (damaged / "stats" / "00001.json").write_text("{half a file")
+    jobs = write_manifest(
+        tmp_path,
+        f"""
+        defaults: {{repo: acme/gen, total: 100}}
+        jobs:
+          - {{name: gone, logging_dir: {tmp_path / "nowhere"}, ssh: local}}
+          - {{name: damaged, config: default, logging_dir: "file://{damaged}"}}
+        """,
+    )
+
+    report = update_at(jobs, datetime.now(timezone.utc))
+
+    assert report.exit_code == 0, said(report)
+    gone, broken = report.jobs
+    assert gone.warnings[0] == (
+        f"the logging folder {tmp_path / 'nowhere'} does not exist: check logging_dir in jobs.yaml (datatrove's "
+        "logging_dir of the executor); tasks cannot be followed"
+    )
+    assert broken.progress is not None and str(broken.progress.tasks) == "tasks 2/4"
+    assert broken.warnings[:2] == (
+        f"file://{damaged}/completions has ranks beyond the 4 tasks of executor.json (7): a folder shared with "
+        "another launch? they are not counted",
+        f"file://{damaged}/stats/00001.json: the file is not valid JSON (Expecting property name enclosed in "
+        "double quotes: line 1 column 2 (char 1)); that task's figures are left out",
+    )

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from progress_card.cli import main
-from progress_card.compute.slurm.script import build_script, parse_sections
+from progress_card.compute.slurm.script import Asked, build_script, parse_sections
 from progress_card.schema import defined, pattern
 from tests.hubsim import HubSim
 from tests.support import watched
@@ -118,7 +118,7 @@ hostile = st.lists(st.sampled_from(TOKENS), min_size=1, max_size=10).map("".join
 @given(name=hostile)
 def test_any_stats_path_reaches_the_shell_only_as_data(tmp_path: Path, name: str) -> None:
     path = f"{tmp_path}/{name}/stats.json"
-    script = build_script([watched("job", "42", stats_path=path)], "cafe0123")
+    script = build_script([Asked(watched("job", "42", stats_path=path))], "cafe0123")
     done = subprocess.run(
         ["sh", "-s"],
         input=script.replace("squeue", "true squeue").encode(),

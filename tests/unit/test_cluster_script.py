@@ -4,13 +4,16 @@ tests/integration/test_finish_detection.py."""
 import subprocess
 from pathlib import Path
 
-from progress_card.compute.slurm.script import build_script, parse_sections
+from progress_card.compute.slurm.script import Asked, build_script, parse_sections
 from tests.support import watched
 
 
 def test_every_value_is_quoted_and_nothing_unvalidated_reaches_the_script() -> None:
     script = build_script(
-        [watched("a", "42", stats_path="/data/it's a $(touch /tmp/pwned) `x`/stats.json"), watched("b", "7")],
+        [
+            Asked(watched("a", "42", stats_path="/data/it's a $(touch /tmp/pwned) `x`/stats.json")),
+            Asked(watched("b", "7"), seen=False),
+        ],
         "feedface",
     )
     assert (
@@ -18,6 +21,12 @@ def test_every_value_is_quoted_and_nothing_unvalidated_reaches_the_script() -> N
         in script
     )
     assert "'/data/it'\"'\"'s a $(touch /tmp/pwned) `x`/stats.json'" in script
+    # The accounts are asked only about a job the queue has not been seen running.
+    assert "sacct --noheader --parsable2 --allocations --format=JobID,State --jobs=7 2>&1" in script
+    assert (
+        "--jobs=42 2>&1; printf" in script
+        and "sacct --noheader --parsable2 --allocations --format=JobID,State --jobs=42" not in script
+    )
 
 
 def test_the_script_runs_and_its_sections_parse(tmp_path: Path) -> None:
@@ -26,8 +35,8 @@ def test_the_script_runs_and_its_sections_parse(tmp_path: Path) -> None:
     (weird / "stats.json").write_text('[{"stats": {}}]')
     script = build_script(
         [
-            watched("present", stats_path=str(weird / "stats.json")),
-            watched("absent", stats_path=str(tmp_path / "missing" / "stats.json")),
+            Asked(watched("present", stats_path=str(weird / "stats.json"))),
+            Asked(watched("absent", stats_path=str(tmp_path / "missing" / "stats.json"))),
         ],
         "0123abcd",
     )

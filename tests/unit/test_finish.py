@@ -20,7 +20,7 @@ def ended(state: str) -> JobState:
 
 def test_stats_json_means_completed_whatever_slurm_says() -> None:
     for slurm in (RUNNING, GONE, LOST, None):
-        verdict = decide(ID, True, FOUND, slurm)
+        verdict = decide(ID, FOUND, slurm)
         assert (verdict.outcome, verdict.reason, verdict.figures) == (
             Outcome.COMPLETED,
             "stats.json found",
@@ -29,10 +29,11 @@ def test_stats_json_means_completed_whatever_slurm_says() -> None:
 
 
 def test_a_stats_json_still_being_written_completes_nothing() -> None:
-    verdict = decide(ID, True, StatsProbe(Presence.FOUND, b'[{"name": "inf'), GONE)
+    verdict = decide(ID, StatsProbe(Presence.FOUND, b'[{"name": "inf'), GONE)
     assert verdict.outcome is None
-    assert verdict.warning is not None and verdict.warning.startswith("stats.json is not valid JSON")
-    assert verdict.warning.endswith("; it may still be being written, looking again next run")
+    [warning] = verdict.warnings
+    assert warning.startswith("stats.json is not valid JSON")
+    assert warning.endswith("; it may still be being written, looking again next run")
 
 
 @pytest.mark.parametrize(
@@ -47,57 +48,88 @@ def test_a_stats_json_still_being_written_completes_nothing() -> None:
 def test_a_job_gone_or_ended_without_stats_has_stopped(
     slurm: JobState, outcome: Outcome, reason: str
 ) -> None:
-    assert decide(ID, True, MISSING, slurm) == Verdict(outcome, reason)
+    assert decide(ID, MISSING, slurm) == Verdict(outcome, reason)
 
 
 def test_a_completed_slurm_job_waits_for_stats_json_written_after_it() -> None:
-    verdict = decide(ID, True, MISSING, ended("COMPLETED"))
-    assert verdict.outcome is None
-    assert verdict.warning == "Slurm job 123 ended (COMPLETED); waiting for stats.json"
+    verdict = decide(ID, MISSING, ended("COMPLETED"))
+    assert (verdict.outcome, verdict.warnings) == (
+        None,
+        ("Slurm job 123 ended (COMPLETED); waiting for stats.json",),
+    )
 
 
 def test_without_a_stats_path_slurm_alone_decides() -> None:
-    assert decide(ID, False, None, ended("COMPLETED")) == Verdict(
+    assert decide(ID, None, ended("COMPLETED")) == Verdict(
         Outcome.COMPLETED, "Slurm job 123 ended (COMPLETED)"
     )
-    assert decide(ID, False, None, GONE) == Verdict(
-        Outcome.STOPPED, "Slurm job 123 is no longer in the queue"
-    )
+    assert decide(ID, None, GONE) == Verdict(Outcome.STOPPED, "Slurm job 123 is no longer in the queue")
 
 
 def test_alive_or_no_slurm_id_keeps_running() -> None:
-    assert decide(ID, True, MISSING, RUNNING) == Verdict()
-    assert decide((), True, MISSING, None) == Verdict()
-    assert decide((), False, None, None) == Verdict()
+    assert decide(ID, MISSING, RUNNING) == Verdict()
+    assert decide((), MISSING, None) == Verdict()
+    assert decide((), None, None) == Verdict()
 
 
 def test_unknown_answers_keep_the_job_active_with_a_warning() -> None:
-    lost = decide(ID, True, MISSING, LOST)
-    assert (lost.outcome, lost.warning) == (
+    lost = decide(ID, MISSING, LOST)
+    assert (lost.outcome, lost.warnings) == (
         None,
-        "cannot tell whether Slurm job 123 is alive: cannot reach login:22",
+        ("cannot tell whether Slurm job 123 is alive: cannot reach login:22",),
     )
-    unreadable = decide(ID, True, UNREADABLE, GONE)
-    assert (unreadable.outcome, unreadable.warning) == (
+    unreadable = decide(ID, UNREADABLE, GONE)
+    assert (unreadable.outcome, unreadable.warnings) == (
         None,
-        "cannot tell whether stats.json exists: permission denied",
+        ("cannot tell whether stats.json exists: permission denied",),
     )
 
 
-def test_a_job_whose_tasks_are_all_done_waits_for_stats_json_after_leaving_the_queue() -> None:
-    done = TaskProgress(4, 4)
-    verdict = decide(ID, True, MISSING, GONE, done)
-    assert (verdict.outcome, verdict.warning) == (
-        None,
-        "all 4 tasks are done; waiting for datatrove's stats.json",
+def test_every_task_completed_and_nothing_queued_is_complete_with_or_without_stats_json() -> None:
+    done = TaskProgress(4, 4, completed=frozenset(range(4)))
+    assert decide(ID, MISSING, GONE, done) == Verdict(
+        Outcome.COMPLETED, "all 4 tasks completed; stats.json not written"
     )
-    assert decide(ID, True, MISSING, GONE, TaskProgress(3, 4)).outcome is Outcome.STOPPED
-    assert decide(ID, True, MISSING, ended("CANCELLED"), done).outcome is Outcome.FAILED
-    assert decide(ID, True, FOUND, GONE, done).outcome is Outcome.COMPLETED
+    assert (
+        decide(ID, MISSING, ended("CANCELLED"), done).outcome is Outcome.COMPLETED
+    )  # the merge job was cancelled
+    assert (
+        decide((), MISSING, None, done).outcome is Outcome.COMPLETED
+    )  # nothing to ask: the completions say it
+    assert decide(ID, MISSING, RUNNING, done) == Verdict()  # something of it still runs
+    assert decide(ID, FOUND, GONE, done).reason == "stats.json found"
+
+
+def test_a_job_that_ended_with_tasks_unfinished_names_them() -> None:
+    tasks = TaskProgress(60, 64, completed=frozenset(range(64)) - {3, 17, 18, 40})
+    assert decide(ID, MISSING, GONE, tasks) == Verdict(
+        Outcome.STOPPED,
+        "4 of 64 tasks unfinished (ranks 3, 17, 18, …); Slurm job 123 is no longer in the queue",
+    )
+    failed = decide(ID, MISSING, ended("FAILED"), tasks)
+    assert (failed.outcome, failed.reason) == (
+        Outcome.FAILED,
+        "4 of 64 tasks unfinished (ranks 3, 17, 18, …); Slurm job 123 ended (FAILED)",
+    )
+
+
+def test_a_job_id_the_queue_never_showed_finishes_nothing_unless_the_accounts_say_how_it_ended() -> None:
+    typo = decide(ID, MISSING, GONE, seen=False)
+    assert typo.outcome is None
+    assert typo.warnings == (
+        "Slurm does not know Slurm job 123: it was never seen queued or running, and Slurm's accounts do not say "
+        "how it ended; a typo in slurm_job_id? nothing is marked finished",
+    )
+    assert decide(ID, MISSING, GONE, seen=False, ended="FAILED") == Verdict(
+        Outcome.FAILED, "Slurm job 123 ended (FAILED) without stats.json"
+    )
+    assert (
+        decide(ID, MISSING, ended("FAILED"), seen=False).outcome is Outcome.FAILED
+    )  # squeue itself shows it
 
 
 def test_a_job_of_several_arrays_is_named_by_all_its_ids() -> None:
-    assert decide(("123", "124"), True, MISSING, GONE) == Verdict(
+    assert decide(("123", "124"), MISSING, GONE) == Verdict(
         Outcome.STOPPED, "Slurm jobs 123 and 124 are no longer in the queue without stats.json"
     )
 
@@ -106,11 +138,10 @@ def test_a_job_whose_dependency_failed_is_said_never_to_start() -> None:
     waiting = JobState(
         Liveness.ALIVE, "PENDING", pending=Pending("DependencyNeverSatisfied", None, never_starts=True)
     )
-    verdict = decide(ID, True, MISSING, waiting)
+    verdict = decide(ID, MISSING, waiting)
     assert verdict.outcome is None
-    assert verdict.warning == (
-        "Slurm job 123 will never start: a job it depends on failed (DependencyNeverSatisfied); "
-        "cancel it, then relaunch"
+    assert verdict.warnings == (
+        "Slurm job 123 will never start: a job it depends on failed (DependencyNeverSatisfied); cancel it, then relaunch",
     )
     held = JobState(Liveness.ALIVE, "PENDING", pending=Pending("JobHeldUser", None))
-    assert decide(ID, True, MISSING, held) == Verdict()
+    assert decide(ID, MISSING, held) == Verdict()

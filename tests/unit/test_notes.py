@@ -8,11 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from progress_card.model import NOTHING, JobNotes, Loss, Peak
+from progress_card.model import NOTHING, JobNotes, LaunchSettings, Loss, Peak, TaskSums
 from progress_card.notes import Notebook
 
 AT = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
-NOTES = JobNotes(AT, Peak(800, 8, AT), Loss(3, 300, AT, "hf://buckets/acme/raw/v1"), ("41",))
+NOTES = JobNotes(
+    AT,
+    Peak(800, 8, AT),
+    Loss(3, 300, AT, "hf://buckets/acme/raw/v1"),
+    ("41",),
+    frozenset({"41"}),
+    LaunchSettings(64, "hf://datasets/acme/gen/default", "f9f0f351082c7014"),
+    TaskSums(frozenset({0, 3}), 20, 2_000, 6_000, ((AT, 3_000), (AT, 3_000))),
+)
 
 
 def test_notes_are_read_back_as_written(tmp_path: Path) -> None:

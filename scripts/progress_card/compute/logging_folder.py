@@ -1,32 +1,184 @@
-"""datatrove's logging folder: how many of the job's tasks are done, and how they are launched.
+"""datatrove's logging folder: which tasks are done, what they produced, and how the job was launched.
 
-datatrove writes an empty `completions/<rank>` file when a task finishes; when it launches the job,
-`executor.json` (its executor's settings: `world_size`, the number of tasks, and `workers`, how
-many may run at once) and `ranks_to_run.json` (the ranks this launch runs: all of them, or after
-a relaunch only those not completed).
+datatrove writes, whatever runs the job:
+- `executor.json` at each launch: the executor's settings (`world_size`, `workers`, `job_name`) and
+  the pipeline, whose reader names the input (`data_folder`, `limit` per task) and whose writer
+  names the output (`output_folder`), each as a `DataFolder(path=..., fs=<...FileSystem ...>)`;
+- `ranks_to_run.json`: the ranks this launch runs (all, or after a relaunch those not completed);
+- `completions/<rank:05d>`: an empty file when a task finishes;
+- `stats/<rank:05d>.json`: that task's stats (documents, prompt and completion tokens...);
+- `logs/task_<rank:05d>.log`: its log, whose last lines say why a task died.
+
+`FolderListing` is what a reader brought back (on the cluster through the questions script, or
+through fsspec for a URL); `findings` reads it (pure). Only the stats files of tasks not summed
+before are brought back each run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
 
-from ..model import TaskProgress
+from ..errors import StatsFormatError
+from ..model import LaunchSettings, TaskFigures, TaskProgress
+from .stats import task_figures
+
+log = logging.getLogger(__name__)
 
 EXECUTOR_SIZE_LIMIT = 16 * 1024 * 1024
 RANKS_SIZE_LIMIT = 16 * 1024 * 1024
+TASK_STATS_SIZE_LIMIT = 4 * 1024 * 1024
+TAIL_LINES = 20
+TAILS_AT_MOST = 5
+"""The logs of this many unfinished ranks at most are quoted."""
+_DATA_FOLDER = re.compile(r"DataFolder\(path='(?P<path>[^']*)', fs=<(?P<fs>[\w.]+) object")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_RANK_FILE = re.compile(r"^(\d+)(?:\.json)?$")
+_FILESYSTEMS = (("HfFileSystem", "hf://"), ("S3FileSystem", "s3://"), ("GCSFileSystem", "gs://"))
 
 
-def tasks_total(executor_json: bytes) -> int | None:
-    """The number of tasks in datatrove's executor.json, or None when it does not say."""
-    settings = _settings(executor_json)
-    return next((value for key in ("world_size", "tasks") if (value := _positive(settings.get(key)))), None)
+@dataclass(frozen=True)
+class StatsFile:
+    """A file of `stats/`: its name, when it was written, its content when it was brought back."""
+
+    name: str
+    mtime: float | None
+    content: bytes | None
+    """None for a task summed before: not read again."""
 
 
-def workers_limit(executor_json: bytes) -> int | None:
-    """How many tasks executor.json lets run at once, when fewer than all (`workers` is -1 for all)."""
-    settings = _settings(executor_json)
-    workers, tasks = _positive(settings.get("workers")), tasks_total(executor_json)
-    return workers if workers is not None and (tasks is None or workers < tasks) else None
+@dataclass(frozen=True)
+class FolderListing:
+    """What reading a logging folder brought back; None where a file is missing."""
+
+    exists: bool
+    completions: tuple[str, ...] = ()
+    executor: bytes | None = None
+    ranks: bytes | None = None
+    stats: tuple[StatsFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class Executor:
+    """What datatrove's executor.json says of a launch."""
+
+    world_size: int | None
+    workers: int | None
+    job_name: str | None
+    output: str | None
+    """The (last) writer's `output_folder`, as a URL or a path."""
+    input: str | None
+    """The (first) reader's `data_folder`, as a URL or a path."""
+    limit: int | None
+    """The reader's `limit`: documents per task at most (None: all)."""
+    fingerprint: str
+
+    @property
+    def settings(self) -> LaunchSettings | None:
+        if self.world_size is None:
+            return None
+        return LaunchSettings(self.world_size, self.output, self.fingerprint)
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What a logging folder says: the tasks, the launch, the tasks finished since the last look."""
+
+    tasks: TaskProgress | None
+    executor: Executor | None = None
+    finished: tuple[TaskFigures, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+def findings(where: str, listing: FolderListing) -> Findings:
+    """Read what was brought back from the logging folder `where` (for messages)."""
+    if not listing.exists:
+        return Findings(
+            None,
+            problems=(
+                f"the logging folder {where} does not exist: check logging_dir in jobs.yaml (datatrove's "
+                "logging_dir of the executor); tasks cannot be followed",
+            ),
+        )
+    problems: list[str] = []
+    executor = read_executor(listing.executor) if listing.executor is not None else None
+    if listing.executor is None:
+        problems.append(
+            f"{where}/executor.json is missing: is {where} datatrove's logging folder of the job?"
+        )
+    elif executor is None:
+        problems.append(
+            f"{where}/executor.json is not datatrove's executor settings; the number of tasks is unknown"
+        )
+    completed = frozenset(rank for name in listing.completions if (rank := _rank_of(name)) is not None)
+    total = executor.world_size if executor is not None else None
+    tasks = TaskProgress(
+        sum(1 for rank in completed if total is None or rank < total),
+        total,
+        executor.workers if executor is not None else None,
+        ranks_to_run(listing.ranks) if listing.ranks is not None else None,
+        completed,
+    )
+    if tasks.beyond:
+        problems.append(
+            f"{where}/completions has ranks beyond the {total} tasks of executor.json "
+            f"({_ranks(tasks.beyond)}): a folder shared with another launch? they are not counted"
+        )
+    finished = []
+    for stats in listing.stats:
+        rank = _rank_of(stats.name)
+        if stats.content is None or rank is None:
+            continue
+        when = datetime.fromtimestamp(stats.mtime, timezone.utc) if stats.mtime else None
+        try:
+            finished.append(task_figures(rank, stats.content, when))
+        except StatsFormatError as error:
+            problems.append(f"{where}/stats/{stats.name}: {error}; that task's figures are left out")
+    return Findings(tasks, executor, tuple(finished), tuple(problems))
+
+
+def read_executor(content: bytes) -> Executor | None:
+    """datatrove's executor.json, or None when it is not a JSON mapping."""
+    try:
+        settings = json.loads(content)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(settings, dict):
+        return None
+    world_size = next((v for key in ("world_size", "tasks") if (v := _positive(settings.get(key)))), None)
+    workers = _positive(settings.get("workers"))
+    pipeline = settings.get("pipeline")
+    steps = list(_steps(pipeline))
+    writers = [step["output_folder"] for step in steps if isinstance(step.get("output_folder"), str)]
+    readers = [step for step in steps if isinstance(step.get("data_folder"), str)]
+    limit = _positive(readers[0].get("limit")) if readers else None
+    text = _ADDRESS.sub("", json.dumps(pipeline, sort_keys=True, ensure_ascii=False))
+    return Executor(
+        world_size=world_size,
+        workers=workers if workers is not None and (world_size is None or workers < world_size) else None,
+        job_name=str(settings["job_name"]) if isinstance(settings.get("job_name"), str) else None,
+        output=folder_url(writers[-1]) if writers else None,
+        input=folder_url(readers[0]["data_folder"]) if readers else None,
+        limit=limit,
+        fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+    )
+
+
+def folder_url(text: str) -> str | None:
+    """A `DataFolder(path=..., fs=<...>)` as datatrove writes it, as a URL (or a path on disk)."""
+    match = _DATA_FOLDER.search(text)
+    if match is None:
+        return None
+    path, filesystem = match["path"], match["fs"]
+    if filesystem.endswith("LocalFileSystem"):
+        return path
+    return next((f"{scheme}{path}" for name, scheme in _FILESYSTEMS if filesystem.endswith(name)), None)
 
 
 def ranks_to_run(content: bytes) -> frozenset[int] | None:
@@ -40,24 +192,26 @@ def ranks_to_run(content: bytes) -> frozenset[int] | None:
     return frozenset(ranks)
 
 
-def progress(done: int, executor_json: bytes | None, ranks_json: bytes | None) -> TaskProgress:
-    """The progress of a logging folder from its completions and the two launch files (None: missing)."""
-    if executor_json is None:
-        return TaskProgress(done, None, ranks=ranks_to_run(ranks_json) if ranks_json is not None else None)
-    return TaskProgress(
-        done,
-        tasks_total(executor_json),
-        workers_limit(executor_json),
-        ranks_to_run(ranks_json) if ranks_json is not None else None,
-    )
+def _steps(node: Any) -> Iterator[dict[str, Any]]:
+    """Every pipeline step's settings, in order, those nested in another (an inference runner's
+    writer) right after it."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _steps(value) if isinstance(value, dict | list) else ()
+    elif isinstance(node, list):
+        for item in node:
+            yield from _steps(item)
 
 
-def _settings(executor_json: bytes) -> dict[str, object]:
-    try:
-        settings = json.loads(executor_json)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return {}
-    return settings if isinstance(settings, dict) else {}
+def _rank_of(name: str) -> int | None:
+    match = _RANK_FILE.match(name)
+    return int(match.group(1)) if match else None
+
+
+def _ranks(ranks: tuple[int, ...], shown: int = 3) -> str:
+    text = ", ".join(str(rank) for rank in ranks[:shown])
+    return f"{text}, …" if len(ranks) > shown else text
 
 
 def _rank(value: object) -> bool:
@@ -68,21 +222,101 @@ def _positive(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def probe_folder_url(url: str) -> TaskProgress | None:
-    """Count the completions in a logging folder at an fsspec URL; None when it cannot be read."""
+def read_folder_url(url: str, known: frozenset[int]) -> FolderListing | None:
+    """A logging folder at an fsspec URL (hf://, s3://, file://), the stats of ranks in `known` left
+    unread; None when it cannot be read."""
     import fsspec
 
     base = url.rstrip("/")
     try:
         fs, path = fsspec.core.url_to_fs(base, skip_instance_cache=True)
-        done = len(fs.ls(f"{path}/completions", detail=False)) if fs.exists(f"{path}/completions") else 0
-        launch_files = []
+        if not fs.isdir(path):
+            return FolderListing(False)
+        completions = tuple(
+            str(entry).rsplit("/", 1)[-1] for entry in _listed(fs, f"{path}/completions", detail=False)
+        )
+        files = []
         for name, limit in (("executor.json", EXECUTOR_SIZE_LIMIT), ("ranks_to_run.json", RANKS_SIZE_LIMIT)):
-            content = None
-            if fs.exists(f"{path}/{name}"):
-                with fs.open(f"{path}/{name}", "rb") as file:
-                    content = file.read(limit)
-            launch_files.append(content)
+            files.append(_read(fs, f"{path}/{name}", limit) if fs.exists(f"{path}/{name}") else None)
+        stats = []
+        for entry in _listed(fs, f"{path}/stats", detail=True):
+            name = str(entry["name"]).rsplit("/", 1)[-1]
+            rank = _rank_of(name)
+            content = (
+                None
+                if rank is not None and rank in known
+                else _read(fs, entry["name"], TASK_STATS_SIZE_LIMIT)
+            )
+            stats.append(StatsFile(name, _mtime(entry), content))
     except Exception:  # whatever the backend raises, "cannot tell" is the only safe answer
+        log.debug("cannot read the logging folder %s", url, exc_info=True)
         return None
-    return progress(done, *launch_files)
+    return FolderListing(True, completions, files[0], files[1], tuple(stats))
+
+
+def read_launch_url(url: str) -> tuple[bytes | None, tuple[str, ...], str | None]:
+    """executor.json of a logging folder at an fsspec URL (or a folder on this machine), and the names
+    in its slurm_logs/; with why, when the folder could not be read."""
+    import fsspec
+
+    try:
+        fs, path = fsspec.core.url_to_fs(url.rstrip("/"), skip_instance_cache=True)
+        if not fs.isdir(path):
+            return None, (), f"{url} is not a folder"
+        executor = (
+            _read(fs, f"{path}/executor.json", EXECUTOR_SIZE_LIMIT)
+            if fs.exists(f"{path}/executor.json")
+            else None
+        )
+        logs = tuple(
+            str(entry).rsplit("/", 1)[-1] for entry in _listed(fs, f"{path}/slurm_logs", detail=False)
+        )
+    except Exception as error:  # whatever the backend raises, say it
+        return None, (), f"cannot read {url}: {type(error).__name__}: {error}"
+    return executor, logs, None
+
+
+def read_tails_url(url: str, ranks: tuple[int, ...]) -> tuple[tuple[int, str], ...]:
+    """The last lines of the logs of `ranks` in a logging folder at an fsspec URL (those it can read)."""
+    import fsspec
+
+    tails = []
+    try:
+        fs, path = fsspec.core.url_to_fs(url.rstrip("/"), skip_instance_cache=True)
+        for rank in ranks[:TAILS_AT_MOST]:
+            name = f"{path}/logs/task_{rank:05d}.log"
+            if fs.exists(name):
+                tails.append((rank, tail_of(_read(fs, name, 256 * 1024, from_end=True))))
+    except Exception:  # a missing tail is no reason to fail the job
+        log.debug("cannot read the task logs of %s", url, exc_info=True)
+    return tuple(tails)
+
+
+def tail_of(content: bytes, lines: int = TAIL_LINES) -> str:
+    """The last `lines` lines of a log."""
+    return "\n".join(content.decode("utf-8", "replace").rstrip("\n").splitlines()[-lines:])
+
+
+def _listed(fs: Any, path: str, detail: bool) -> list[Any]:
+    return list(fs.ls(path, detail=detail)) if fs.isdir(path) else []
+
+
+def _read(fs: Any, path: str, limit: int, from_end: bool = False) -> bytes:
+    with fs.open(path, "rb") as file:
+        if from_end:
+            size = fs.size(path) or 0
+            file.seek(max(0, size - limit))
+        return bytes(file.read(limit))
+
+
+def _mtime(entry: dict[str, Any]) -> float | None:
+    """When a listed file was last written, from whatever the filesystem says."""
+    for key in ("mtime", "created", "LastModified", "last_modified"):
+        value = entry.get(key)
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, datetime):
+            return value.timestamp()
+    commit = entry.get("last_commit")
+    date = getattr(commit, "date", None) if commit is not None else None
+    return date.timestamp() if isinstance(date, datetime) else None

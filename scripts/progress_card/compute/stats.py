@@ -9,12 +9,14 @@ where a value is a number (its total) or `{"total", "n", "mean", ...}`. The infe
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from ..errors import StatsFormatError
-from ..model import FinalFigures
+from ..model import FinalFigures, TaskFigures
 
 STATS_SIZE_LIMIT = 16 * 1024 * 1024
 
@@ -36,22 +38,14 @@ class StatsProbe:
 
 def final_figures(content: bytes) -> FinalFigures | None:
     """The figures of a datatrove stats.json; None for any other JSON; StatsFormatError if not JSON."""
-    try:
-        steps = json.loads(content)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise StatsFormatError(f"stats.json is not valid JSON ({error})") from None
-    if not isinstance(steps, list) or not steps:
-        return None
-    metrics = [
-        step["stats"] for step in steps if isinstance(step, dict) and isinstance(step.get("stats"), dict)
-    ]
+    metrics = _metrics(content, "stats.json")
     if not metrics:
         return None
 
     def first(name: str) -> Any:
         return next((m[name] for m in metrics if name in m), None)
 
-    documents = _total(first("documents_processed")) or _total(first("documents")) or _count(first("doc_len"))
+    documents = _documents(first)
     return FinalFigures(
         documents=_int(documents),
         prompt_tokens=_int(_total(first("prompt_tokens"))),
@@ -60,6 +54,41 @@ def final_figures(content: bytes) -> FinalFigures | None:
         completion_tokens_mean=_mean(first("completion_tokens")),
         mean_doc_chars=_mean(first("doc_len")),
     )
+
+
+def task_figures(rank: int, content: bytes, finished_at: datetime | None) -> TaskFigures:
+    """One task's figures from its `stats/<rank>.json` (the same form as stats.json); StatsFormatError
+    when it is not datatrove's stats of a task."""
+    metrics = _metrics(content, "the file")
+    if not metrics:
+        raise StatsFormatError("not datatrove's stats of a task (a list of steps with their stats)")
+
+    def first(name: str) -> Any:
+        return next((m[name] for m in metrics if name in m), None)
+
+    return TaskFigures(
+        rank,
+        _int(_documents(first)) or 0,
+        _int(_total(first("prompt_tokens"))) or 0,
+        _int(_total(first("completion_tokens"))) or 0,
+        finished_at,
+    )
+
+
+def _metrics(content: bytes, what: str) -> list[dict[str, Any]]:
+    """Each step's `stats` mapping; StatsFormatError when the content is not JSON."""
+    try:
+        steps = json.loads(content)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise StatsFormatError(f"{what} is not valid JSON ({error})") from None
+    if not isinstance(steps, list):
+        return []
+    return [step["stats"] for step in steps if isinstance(step, dict) and isinstance(step.get("stats"), dict)]
+
+
+def _documents(first: Callable[[str], Any]) -> float | None:
+    """The documents a run went through: the inference step's, else the reader's."""
+    return _total(first("documents_processed")) or _total(first("documents")) or _count(first("doc_len"))
 
 
 def _total(value: Any) -> float | None:

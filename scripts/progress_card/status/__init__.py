@@ -16,9 +16,10 @@ from datetime import datetime
 from pathlib import Path
 
 from ..atomic import write_atomically
-from ..card import describe_loss, render_bar
+from ..card import describe_loss, render_bar, tokens_text
 from ..formatting import format_count, format_duration, format_eta_date, format_timestamp
 from ..manifest import Job
+from ..progress import Progress
 from ..report import JobReport, Report
 from .badge import badge_json, state_of
 
@@ -125,15 +126,24 @@ def _row(job: Job, report: JobReport) -> tuple[str, str]:
     tasks = str(progress.tasks).removeprefix("tasks ") if progress.tasks else ""
     last = format_eta_date(progress.last_shard) if progress.last_shard else ""
     status = f"{state} ({progress.queue})" if progress.queue else state
+    if progress.unsafe is not None:
+        status += f" ⚠️ {progress.unsafe}"
     if progress.loss is not None:
         status += f" ⚠️ {describe_loss(progress.loss)}"
     if progress.crowding is not None:
         status += f" ⚠️ {progress.crowding}"
     cells = [f"`{job.name}`", dataset, job.config, bar, f"{progress.percent}%" if total else "",
-             f"{format_count(done)}/{format_count(total)}", tasks, ended, last, status]  # fmt: skip
+             _documents(progress), tasks, ended, last, status]  # fmt: skip
     row = "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
     key = "| " + " | ".join([*cells[:7], ended if progress.outcome is not None else "", *cells[8:]]) + " |"
     return row, key
+
+
+def _documents(progress: Progress) -> str:
+    """`3,120/5,000`, and the completion tokens of the finished tasks: `3,120/5,000 · 36K tokens (≈ 9K/h)`."""
+    counts = f"{format_count(progress.done)}/{format_count(progress.total)}"
+    tokens = tokens_text(progress.tokens.completion_tokens, progress.tokens.tokens_per_hour)
+    return f"{counts} · {tokens}" if tokens else counts
 
 
 def _finished_row(job: Job) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +33,8 @@ __all__ = ["EVENTS", "Audience", "GitHubRepository", "Notifier", "Telling", "app
 
 log = logging.getLogger(__name__)
 MEMORY_FILE = "telling.json"
+FENCE = "`" * 3
+"""A Markdown code fence: quoted logs go between two, and cannot close one themselves."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Audience:
     state_dir: Path | None = None
     run_url: str | None = None
     """The workflow run, linked from the issues."""
+    redact: Callable[[str], str] = str
+    """Masks the secrets in what is quoted from the cluster (task logs) before it is posted."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,7 @@ def apply(telling: Telling, audience: Audience) -> list[str]:
     for step in telling.steps:
         try:
             if issues is not None:
-                _file(issues, step, audience.run_url)
+                _file(issues, step, audience.run_url, audience.redact)
         except TellingError as error:
             warnings.append(str(error))
         if step.happened is not None and audience.notifier:
@@ -163,10 +167,10 @@ def tell(report: Report, jobs: Sequence[Job], audience: Audience) -> list[str]:
     return apply(plan(report, jobs, audience), audience)
 
 
-def _file(issues: GitHubRepository, step: Step, run_url: str | None) -> None:
+def _file(issues: GitHubRepository, step: Step, run_url: str | None, redact: Callable[[str], str]) -> None:
     now, incident, report = step.now, step.incident, step.report
     if now is not None and incident is None:
-        issues.open(step.job.name, now, _body(report, now, run_url), step.job.assignees)
+        issues.open(step.job.name, now, _body(report, now, run_url, redact), step.job.assignees)
     elif now is not None and incident is not None and now.kind is not incident.kind:
         line = report.progress.line if report.progress is not None else ""
         issues.change(incident, now, f"now: {now.title}\n\n{line}")
@@ -174,7 +178,7 @@ def _file(issues: GitHubRepository, step: Step, run_url: str | None) -> None:
         issues.close(incident, resolution(incident.kind, step.since, report))
 
 
-def _body(report: JobReport, now: Situation, run_url: str | None) -> str:
+def _body(report: JobReport, now: Situation, run_url: str | None, redact: Callable[[str], str]) -> str:
     progress = report.progress
     last = f"; last shard {format_eta_date(progress.last_shard)}" if progress and progress.last_shard else ""
     count = (
@@ -200,6 +204,16 @@ def _body(report: JobReport, now: Situation, run_url: str | None) -> str:
         f"What to do: {advice.rstrip('.')}. This issue is closed by itself once the situation is over "
         "(new shards, the count back, a completion).",
     ]
+    for rank, tail in progress.verdict.tails if progress is not None else ():
+        lines += [
+            "",
+            f"<details><summary>The last lines of <code>logs/task_{rank:05d}.log</code> (rank {rank})</summary>",
+            "",
+            FENCE + "text",
+            redact(tail).replace(FENCE, "` ` `"),
+            FENCE,
+            "</details>",
+        ]
     return "\n".join(lines)
 
 

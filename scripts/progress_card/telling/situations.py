@@ -15,7 +15,7 @@ from ..report import JobReport
 
 FAILING_RUNS = 3
 """A job whose update failed this many runs in a row needs a person."""
-EVENTS = ("stalled", "stopped", "failed", "failing", "lost", "crowded", "resumed", "completed")
+EVENTS = ("stalled", "stopped", "failed", "failing", "unsafe", "lost", "crowded", "resumed", "completed")
 """What a notification can be about; a job's `notify:` narrows them."""
 
 
@@ -25,6 +25,8 @@ class Kind(str, Enum):
     FAILED = "failed"
     FAILING = "failing"
     """The update itself keeps failing (a repo that cannot be read, a total that cannot be worked out)."""
+    UNSAFE = "unsafe"
+    """Relaunched with another number of tasks or another output than the launch whose ranks completed."""
     LOST = "lost"
     """Shards counted before are gone (a relaunch's overwrite, a deletion), and the count with them."""
     CROWDED = "crowded"
@@ -55,7 +57,20 @@ def situation(report: JobReport, failures: int) -> Situation | None:
     if progress.outcome in (Outcome.STOPPED, Outcome.FAILED):
         kind = Kind.STOPPED if progress.outcome is Outcome.STOPPED else Kind.FAILED
         why = re.sub(r"ended \((\w+)\)", r"ended \1", progress.reason.removesuffix(" without stats.json"))
-        return Situation(kind, f"⚠️ {name}: stopped at {progress.percent}% ({why})")
+        advice = ""
+        if progress.tasks is not None and progress.tasks.unfinished:
+            advice = (
+                "relaunch the job as it was launched: datatrove runs only the unfinished ranks (the others "
+                f"have their completions), then record it with `progress-card relaunch {name} --slurm-job-id ID`"
+            )
+        return Situation(kind, f"⚠️ {name}: stopped at {progress.percent}% ({why})", advice=advice)
+    if progress.unsafe is not None:
+        return Situation(
+            Kind.UNSAFE,
+            f"⚠️ {progress.unsafe}",
+            advice="cancel the new launch before more ranks complete with the wrong slices, then relaunch with "
+            "the first launch's number of tasks and output",
+        )
     if progress.loss is not None:
         advice = (
             "If the shards were removed on purpose (a relaunch whose writer overwrites its folder), record "
@@ -99,4 +114,6 @@ def resolution(before: Kind, since: datetime | None, report: JobReport) -> str:
         return f"resolved: {name}'s count is back ({format_count(progress.done)} documents)"
     if before is Kind.CROWDED:
         return f"resolved: {name}'s folders are clear of the Hub's limits"
+    if before is Kind.UNSAFE:
+        return f"resolved: {name} runs with its first launch's settings again"
     return f"resolved: {name} is running again"

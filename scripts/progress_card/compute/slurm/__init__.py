@@ -2,7 +2,7 @@
 answer read as a job's state."""
 
 from .login import LOCAL, LocalLogin, Login
-from .script import Answer, Watched, ask, asks_cluster, on_cluster, unknown
+from .script import Answer, Asked, Watched, ask, ask_launch, ask_tails, asks_cluster, on_cluster, unknown
 from .squeue import JobState, Liveness, valid_job_id
 from .ssh import DEFAULT_KEY_ENV, SshClient, SshSettings
 
@@ -10,6 +10,7 @@ __all__ = [
     "DEFAULT_KEY_ENV",
     "LOCAL",
     "Answer",
+    "Asked",
     "JobState",
     "Liveness",
     "LocalLogin",
@@ -18,6 +19,8 @@ __all__ = [
     "SshSettings",
     "Watched",
     "ask",
+    "ask_launch",
+    "ask_tails",
     "asks_cluster",
     "on_cluster",
     "unknown",

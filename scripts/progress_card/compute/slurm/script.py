@@ -1,10 +1,12 @@
 """The questions asked of a login node: one small shell script per host, whatever the number of jobs.
 
-The script asks, for each job: squeue about all its Slurm arrays at once; whether its stats path
-exists, and its content; in its datatrove logging folder, how many completions, executor.json
-and ranks_to_run.json. Every value in the script is validated and shell-quoted; the answers come
-back between marker lines that carry a random nonce. Paths are on the cluster when absolute
-(URLs are read elsewhere, with fsspec).
+The script asks, for each job: squeue about all its Slurm arrays at once, and sacct about a job
+the queue has not been seen running (how did it end, if Slurm keeps accounts); whether its stats
+path exists, and its content; in its datatrove logging folder, which ranks completed,
+executor.json, ranks_to_run.json, and the stats files of the tasks not summed before. A second,
+rarer script brings back the last lines of the logs of tasks that did not finish. Every value in
+the scripts is validated and shell-quoted; the answers come back between marker lines that carry a
+random nonce. Paths are on the cluster when absolute (URLs are read elsewhere, with fsspec).
 """
 
 from __future__ import annotations
@@ -17,11 +19,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ...model import TaskProgress
-from ..logging_folder import EXECUTOR_SIZE_LIMIT, RANKS_SIZE_LIMIT, progress
+from ..logging_folder import (
+    EXECUTOR_SIZE_LIMIT,
+    RANKS_SIZE_LIMIT,
+    TAIL_LINES,
+    TASK_STATS_SIZE_LIMIT,
+    FolderListing,
+    StatsFile,
+)
 from ..stats import STATS_SIZE_LIMIT, Presence, StatsProbe
 from .login import UNREACHED, Login
-from .squeue import JobState, Liveness, parse_squeue, squeue_argv
+from .squeue import JobState, Liveness, parse_sacct, parse_squeue, sacct_argv, squeue_argv
 from .ssh import SshClient
 
 _LAUNCH_FILES = (
@@ -56,33 +64,77 @@ def asks_cluster(job: Watched) -> bool:
 
 
 @dataclass(frozen=True)
+class Asked:
+    """A job to ask about, with what earlier runs already know of it."""
+
+    job: Watched
+    known: frozenset[int] = frozenset()
+    """The ranks whose stats were summed before: their files are not sent again."""
+    seen: bool = True
+    """The queue has shown the job queued or running: no need to ask Slurm's accounts about it."""
+
+
+@dataclass(frozen=True)
 class Answer:
     slurm: JobState | None = None
     stats: StatsProbe | None = None
-    tasks: TaskProgress | None = None
+    folder: FolderListing | None = None
+    """What the logging folder holds; None when it was not asked about or did not come back whole."""
+    ended: str | None = None
+    """How Slurm's accounts say the job ended (COMPLETED, FAILED...), when asked and it answers."""
 
 
-def ask(login: Login, ssh: SshClient, jobs: Sequence[Watched]) -> dict[str, Answer]:
+def ask(login: Login, ssh: SshClient, asked: Sequence[Asked]) -> dict[str, Answer]:
     """Ask about every job in one run of the script; when it cannot run, every answer is unknown, with why."""
     nonce = secrets.token_hex(8)
-    script = build_script(jobs, nonce)
+    script = build_script(asked, nonce)
     result = login.run(script, ssh)
     if result.exit_code == UNREACHED:
         reason = login.explain(result)
-        return {job.name: unknown(job, reason) for job in jobs}
+        return {question.job.name: unknown(question.job, reason) for question in asked}
     sections = parse_sections(result.stdout, nonce)
-    return {job.name: _answer(job, index, sections, result.exit_code) for index, job in enumerate(jobs)}
+    return {
+        question.job.name: _answer(question.job, index, sections, result.exit_code)
+        for index, question in enumerate(asked)
+    }
 
 
-def build_script(jobs: Sequence[Watched], nonce: str) -> str:
+def ask_tails(login: Login, ssh: SshClient, folder: str, ranks: Sequence[int]) -> tuple[tuple[int, str], ...]:
+    """The last lines of the task logs of `ranks` in the logging folder on the cluster (those there)."""
+    nonce = secrets.token_hex(8)
+    mark = f"@@{nonce}"
+    base = _absolute(folder).rstrip("/") or "/"
+    lines = [f"printf '\\n{mark} begin 0 0\\n'"]
+    for rank in ranks:
+        log = shlex.quote(f"{base}/logs/task_{rank:05d}.log")
+        lines.append(
+            f"if [ -f {log} ]; then tail -n {TAIL_LINES} < {log} | base64; printf '\\n{mark} tail {rank} found\\n'; fi"
+        )
+    result = login.run("\n".join(lines) + "\n", ssh)
+    if result.exit_code == UNREACHED:
+        return ()
+    sections = parse_sections(result.stdout, nonce)
+    tails = []
+    for rank in ranks:
+        content = _decoded(sections.get(("tail", rank)))
+        if content is not None:
+            tails.append((rank, content.decode("utf-8", "replace").rstrip("\n")))
+    return tuple(tails)
+
+
+def build_script(asked: Sequence[Asked], nonce: str) -> str:
     """The POSIX shell script asking every question; answers end with `@@<nonce> <kind> <index> <status>`."""
     mark = f"@@{nonce}"
     lines = ["# progress-card: read-only questions about generation jobs", f"printf '\\n{mark} begin 0 0\\n'"]
-    for index, job in enumerate(jobs):
+    for index, question in enumerate(asked):
+        job = question.job
         stats_path, logging_dir = on_cluster(job.stats_path), on_cluster(job.logging_dir)
         if job.slurm_job_ids:
             command = shlex.join(squeue_argv(job.slurm_job_ids))
             lines.append(f"{command} 2>&1; printf '\\n{mark} squeue {index} %s\\n' \"$?\"")
+            if not question.seen:
+                command = shlex.join(sacct_argv(job.slurm_job_ids))
+                lines.append(f"{command} 2>&1; printf '\\n{mark} sacct {index} %s\\n' \"$?\"")
         if stats_path is not None:
             path = shlex.quote(_absolute(stats_path))
             lines.append(
@@ -92,19 +144,37 @@ def build_script(jobs: Sequence[Watched], nonce: str) -> str:
                 f"else printf '\\n{mark} stats {index} missing\\n'; fi"
             )
         if logging_dir is not None:
-            folder = _absolute(logging_dir).rstrip("/") or "/"
-            completions = shlex.quote(f"{folder}/completions")
-            lines.append(
-                f"if [ -d {completions} ]; then find {completions} -mindepth 1 -maxdepth 1 -type f | wc -l; "
-                f"else echo 0; fi; printf '\\n{mark} completions {index} %s\\n' \"$?\""
-            )
-            for kind, name, limit in _LAUNCH_FILES:
-                file = shlex.quote(f"{folder}/{name}")
-                lines.append(
-                    f"if [ -f {file} ] && [ -r {file} ]; then head -c {limit} < {file} | base64; "
-                    f"printf '\\n{mark} {kind} {index} found\\n'; else printf '\\n{mark} {kind} {index} missing\\n'; fi"
-                )
+            lines += _folder_questions(_absolute(logging_dir).rstrip("/") or "/", index, mark, question.known)
     return "\n".join(lines) + "\n"
+
+
+def _folder_questions(folder: str, index: int, mark: str, known: frozenset[int]) -> list[str]:
+    """Whether the logging folder exists, the ranks completed, the launch files, and the stats files
+    (with when each was written; the content of those not summed before)."""
+    completions, stats = shlex.quote(f"{folder}/completions"), shlex.quote(f"{folder}/stats")
+    known_ranks = shlex.quote(" " + " ".join(str(rank) for rank in sorted(known)) + " ")
+    lines = [
+        f"if [ -d {shlex.quote(folder)} ]; then printf '\\n{mark} folder {index} yes\\n'; "
+        f"else printf '\\n{mark} folder {index} no\\n'; fi",
+        f"if [ -d {completions} ]; then ls -1 {completions}; fi; printf '\\n{mark} completions {index} %s\\n' \"$?\"",
+    ]
+    for kind, name, limit in _LAUNCH_FILES:
+        file = shlex.quote(f"{folder}/{name}")
+        lines.append(
+            f"if [ -f {file} ] && [ -r {file} ]; then head -c {limit} < {file} | base64; "
+            f"printf '\\n{mark} {kind} {index} found\\n'; else printf '\\n{mark} {kind} {index} missing\\n'; fi"
+        )
+    # One section a stats file: `stat/<name>` with its content, `statknown/<name>` without; the status
+    # is when it was written (seconds since the epoch).
+    lines.append(
+        f'known={known_ranks}; for f in {stats}/*.json; do [ -f "$f" ] || continue; n=${{f##*/}}; '
+        "r=$(printf '%s' \"${n%.json}\" | sed 's/^0*//'); r=${r:-0}; "
+        't=$(stat -c %Y "$f" 2>/dev/null || echo 0); '
+        f'case "$known" in *" $r "*) printf \'\\n{mark} statknown/%s {index} %s\\n\' "$n" "$t";; '
+        f'*) head -c {TASK_STATS_SIZE_LIMIT} < "$f" | base64; printf \'\\n{mark} stat/%s {index} %s\\n\' "$n" "$t";; '
+        "esac; done"
+    )
+    return lines
 
 
 def parse_sections(stdout: bytes, nonce: str) -> dict[tuple[str, int], tuple[str, str]]:
@@ -141,8 +211,12 @@ def _answer(
     if stats_path is not None:
         section = sections.get(("stats", index))
         stats = _stats(stats_path, section) if section else StatsProbe(Presence.UNKNOWN, detail=cut_short)
-    tasks = _tasks(sections, index) if on_cluster(job.logging_dir) is not None else None
-    return Answer(slurm, stats, tasks)
+    folder = _folder(sections, index) if on_cluster(job.logging_dir) is not None else None
+    accounts = sections.get(("sacct", index))
+    ended = (
+        parse_sacct(job.slurm_job_ids, accounts[1]) if accounts is not None and accounts[0] == "0" else None
+    )
+    return Answer(slurm, stats, folder, ended)
 
 
 def _stats(path: str, section: tuple[str, str]) -> StatsProbe:
@@ -160,22 +234,44 @@ def _stats(path: str, section: tuple[str, str]) -> StatsProbe:
     return StatsProbe(Presence.FOUND, content)
 
 
-def _tasks(sections: dict[tuple[str, int], tuple[str, str]], index: int) -> TaskProgress | None:
-    """Completions counted and the launch files read; None when the answer did not come back whole."""
-    counted = sections.get(("completions", index))
-    if counted is None or counted[0] != "0" or not counted[1].strip().isdigit():
+def _folder(sections: dict[tuple[str, int], tuple[str, str]], index: int) -> FolderListing | None:
+    """What the logging folder holds; None when the answer did not come back whole."""
+    exists = sections.get(("folder", index))
+    listed = sections.get(("completions", index))
+    if exists is None or listed is None or listed[0] != "0":
         return None
-    contents: list[bytes | None] = []
+    if exists[0] != "yes":
+        return FolderListing(False)
+    launch_files: list[bytes | None] = []
     for kind, _, _ in _LAUNCH_FILES:
         section = sections.get((kind, index))
         if section is None:
             return None
-        try:
-            found = section[0] == "found"
-            contents.append(base64.b64decode("".join(section[1].split()), validate=True) if found else None)
-        except (binascii.Error, ValueError):
+        content = _decoded(section) if section[0] == "found" else None
+        if section[0] == "found" and content is None:
             return None
-    return progress(int(counted[1].strip()), *contents)
+        launch_files.append(content)
+    stats = []
+    for (kind, number), (status, text) in sections.items():
+        if number != index or not kind.startswith(("stat/", "statknown/")):
+            continue
+        name = kind.partition("/")[2]
+        content = _decoded((status, text)) if kind.startswith("stat/") else None
+        stats.append(StatsFile(name, float(status) if status.isdigit() else None, content))
+    completions = tuple(line.strip() for line in listed[1].splitlines() if line.strip())
+    return FolderListing(
+        True, completions, launch_files[0], launch_files[1], tuple(sorted(stats, key=lambda f: f.name))
+    )
+
+
+def _decoded(section: tuple[str, str] | None) -> bytes | None:
+    """The base64 content of a section, or None when it did not come back intact."""
+    if section is None:
+        return None
+    try:
+        return base64.b64decode("".join(section[1].split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def unknown(job: Watched, reason: str) -> Answer:
@@ -190,3 +286,29 @@ def _absolute(path: str) -> str:
     if not path.startswith("/") or "\0" in path or "\n" in path:
         raise ValueError(f"a stats path on the cluster must be absolute and on one line, got {path!r}")
     return path
+
+
+def ask_launch(login: Login, ssh: SshClient, folder: str) -> tuple[bytes | None, tuple[str, ...], str | None]:
+    """executor.json of the logging folder on the cluster, and the names in its slurm_logs/; with why,
+    when the folder could not be read."""
+    nonce = secrets.token_hex(8)
+    mark = f"@@{nonce}"
+    base = _absolute(folder).rstrip("/") or "/"
+    executor, logs = shlex.quote(f"{base}/executor.json"), shlex.quote(f"{base}/slurm_logs")
+    script = "\n".join(
+        [
+            f"printf '\\n{mark} begin 0 0\\n'",
+            f"if [ -f {executor} ]; then head -c {EXECUTOR_SIZE_LIMIT} < {executor} | base64; "
+            f"printf '\\n{mark} executor 0 found\\n'; else printf '\\n{mark} executor 0 missing\\n'; fi",
+            f"if [ -d {logs} ]; then ls -1 {logs}; fi; printf '\\n{mark} slurmlogs 0 %s\\n' \"$?\"",
+        ]
+    )
+    result = login.run(script + "\n", ssh)
+    if result.exit_code == UNREACHED:
+        return None, (), login.explain(result)
+    sections = parse_sections(result.stdout, nonce)
+    found = sections.get(("executor", 0))
+    content = _decoded(found) if found is not None and found[0] == "found" else None
+    listed = sections.get(("slurmlogs", 0))
+    names = tuple(line.strip() for line in listed[1].splitlines() if line.strip()) if listed else ()
+    return content, names, None

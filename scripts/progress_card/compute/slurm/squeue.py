@@ -106,11 +106,6 @@ def valid_job_id(job_id: str) -> bool:
 def squeue_argv(job_ids: Sequence[str]) -> list[str]:
     """`squeue` for the job's arrays in every state, no header, in SQUEUE_FORMAT, times in UTC.
     `--jobs=` because `-j`'s argument is optional."""
-    if not job_ids:
-        raise ValueError("no Slurm job id to ask about")
-    for job_id in job_ids:
-        if not valid_job_id(job_id):
-            raise ValueError(f"not a Slurm job id: {job_id!r}")
     return [
         "env",
         *SQUEUE_ENVIRONMENT,
@@ -118,8 +113,46 @@ def squeue_argv(job_ids: Sequence[str]) -> list[str]:
         "--noheader",
         "--states=all",
         f"--format={SQUEUE_FORMAT}",
-        f"--jobs={','.join(job_ids)}",
+        f"--jobs={_checked(job_ids)}",
     ]
+
+
+def sacct_argv(job_ids: Sequence[str]) -> list[str]:
+    """`sacct` for how the job's arrays ended, from Slurm's accounts: one line per array task."""
+    return [
+        "env",
+        *SQUEUE_ENVIRONMENT,
+        "sacct",
+        "--noheader",
+        "--parsable2",
+        "--allocations",
+        "--format=JobID,State",
+        f"--jobs={_checked(job_ids)}",
+    ]
+
+
+def _checked(job_ids: Sequence[str]) -> str:
+    """The ids for `--jobs=`: only digits reach the remote shell."""
+    if not job_ids:
+        raise ValueError("no Slurm job id to ask about")
+    for job_id in job_ids:
+        if not valid_job_id(job_id):
+            raise ValueError(f"not a Slurm job id: {job_id!r}")
+    return ",".join(job_ids)
+
+
+def parse_sacct(job_ids: Sequence[str], output: str) -> str | None:
+    """How Slurm's accounts say the job ended: the worst state of its tasks, when every one of them has
+    ended (None when the accounts do not know the job, or some of it still runs)."""
+    task = re.compile(rf"({'|'.join(map(re.escape, job_ids))})(?:_(?:[0-9]+|\[[0-9,%\-]+\]))?")
+    states = []
+    for line in output.splitlines():
+        job, _, state = line.strip().partition("|")
+        if task.fullmatch(job) and state:
+            states.append(state.split()[0].rstrip("+"))
+    if not states or any(state not in TERMINAL_STATES for state in states):
+        return None
+    return min(states, key=_SEVERITY.index)
 
 
 @dataclass(frozen=True)
