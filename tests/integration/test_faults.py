@@ -35,7 +35,7 @@ FAULTS = {
     "502": {"status": 502},
     "503": {"status": 503},
     "reset": {"status": None, "reset": True},
-    "timeout": {"status": None, "delay_s": 2.5},
+    "timeout": {"status": None, "delay_s": 1.2},
 }
 OLD_CARD = "# Generated\n\n## 🔄 Generation Progress\n\n**default**: old line\n\n*Last updated: 2020-01-01 00:00:00 UTC*\n"
 
@@ -61,8 +61,8 @@ def jobs(hub: HubSim, tmp_path: Path) -> Path:
 
 
 def update(jobs: Path) -> Report:
-    """One update with a 1 s timeout per request, giving up on a call after 4 s."""
-    hub = hub_client(timeout=1, give_up_after=4)
+    """One update with a 0.5 s timeout per request, giving up on a call after 2 s."""
+    hub = hub_client(timeout=0.5, give_up_after=2)
     return update_at(jobs, datetime.now(timezone.utc), hub=hub)
 
 

@@ -82,7 +82,7 @@ for index in range(20):
     memory.save()
 """
     writes = 40  # the driver writes jobs.yaml, then its state file, 20 times
-    kill_points = 40
+    kill_points = 24
     rng = random.Random(7)
 
     def start(kill_point: int) -> tuple[subprocess.Popen[bytes], Path, str]:
