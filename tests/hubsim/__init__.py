@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .faults import Fault
+from .jobs import Accelerator, Flavor, Job
 from .records import BridgeRecord, CommitRecord, RequestRecord
 from .sim import HubSim
 
-__all__ = ["BridgeRecord", "CommitRecord", "Fault", "HubSim", "RequestRecord"]
+__all__ = ["Accelerator", "BridgeRecord", "CommitRecord", "Fault", "Flavor", "HubSim", "Job", "RequestRecord"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .buckets import BucketStore
 from .filecache import FileEntry
+from .jobs import JOBS_PAGE_SIZE, JobStore
 from .repo import HubStore, Repo
 from .responses import Request, repo_not_found
 
@@ -30,6 +31,8 @@ class Context:
     buckets: BucketStore | None = None  # Storage Buckets (None: the simulator serves none)
     publish_object: ObjectPublisher | None = None  # the bridge, always on for bucket files
     bucket_page_size: int = BUCKET_PAGE_SIZE  # entries per bucket tree page
+    jobs: JobStore | None = None  # Hugging Face Jobs, users and hardware (None: the simulator serves none)
+    jobs_page_size: int = JOBS_PAGE_SIZE  # Jobs per page of a namespace listing
 
     def check_auth(self, namespace: str | None, req: Request) -> None:
         """401 RepoNotFound (the Hub hides private repos) unless the org's token rule is met."""

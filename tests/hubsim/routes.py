@@ -7,13 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from . import api_buckets, api_read, api_resolve, api_write
+from . import api_buckets, api_jobs, api_read, api_resolve, api_write
 from .context import Context
 from .responses import HubError, Request, Response
 
 Handler = Callable[[Context, Request, dict[str, str]], Response]
 
 _REPO = r"/(?P<ns>[^/]+)/(?P<name>[^/]+)"
+# Jobs name their namespace ``namespace``, not ``ns``: the org token rules of repos (401 RepoNotFound)
+# are not theirs; api_jobs applies its own (403).
+_JOB = r"/api/jobs/(?P<namespace>[^/]+)/(?P<job_id>[^/]+)"
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,14 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", r"/api/buckets" + _REPO + r"/paths-info", api_buckets.handle_paths_info),
     _route("POST", r"/api/buckets" + _REPO + r"/batch", api_buckets.handle_batch),
     _route("GET", r"/api/buckets" + _REPO + r"/xet-(?P<kind>read|write)-token", api_buckets.handle_xet_token),
+    # Hugging Face Jobs (read side) and the account
+    _route("GET", r"/api/whoami-v2", api_jobs.handle_whoami),
+    _route("GET", r"/api/jobs/hardware", api_jobs.handle_hardware),
+    _route("GET", r"/api/jobs/(?P<namespace>[^/]+)", api_jobs.handle_list),
+    _route("POST", r"/api/jobs/(?P<namespace>[^/]+)", api_jobs.handle_not_simulated),
+    _route("GET", _JOB, api_jobs.handle_inspect),
+    _route("GET", _JOB + r"/logs", api_jobs.handle_logs),
+    _route("GET POST DELETE", _JOB + r"(?:/(?P<rest>.+))?", api_jobs.handle_not_simulated),
 )
 
 

@@ -5,15 +5,30 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from enum import Enum
 from pathlib import Path
 from types import TracebackType
+from typing import overload
 
 from .bridge import XetBridge
 from .buckets import BucketStore, split_bucket_id
 from .context import BUCKET_PAGE_SIZE, Context
 from .faults import Fault, FaultQueue
+from .jobs import (
+    DEFAULT_HARDWARE,
+    DEFAULT_IMAGE,
+    JOBS_PAGE_SIZE,
+    TERMINAL_STAGES,
+    Flavor,
+    Job,
+    JobStore,
+    User,
+    check_labels,
+    check_stage,
+)
 from .quota import QuotaBook
 from .records import CommitRecord, RequestLog, RequestRecord
 from .repo import HubStore
@@ -30,6 +45,10 @@ def _split_repo_id(repo_id: str) -> tuple[str, str]:
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+@overload
+def _ns(when: float | datetime) -> int: ...
+@overload
+def _ns(when: float | datetime | None) -> int | None: ...
 def _ns(when: float | datetime | None) -> int | None:
     """Epoch seconds or an aware datetime as epoch nanoseconds (exact to the microsecond)."""
     if when is None:
@@ -37,6 +56,16 @@ def _ns(when: float | datetime | None) -> int | None:
     if isinstance(when, datetime):
         return (when - _EPOCH) // timedelta(microseconds=1) * 1000
     return round(when * 1e6) * 1000
+
+
+class _Keep(Enum):
+    """The default of ``HubSim.set_job``'s arguments: leave that field as it is."""
+
+    KEEP = "keep"
+
+
+KEEP = _Keep.KEEP
+Time = float | datetime  # epoch seconds or an aware datetime
 
 
 class HubSim:
@@ -49,6 +78,10 @@ class HubSim:
 
     Modes, all off by default: quota (``set_quota``), Xet (``enable_xet``; the bridge is
     ``self.bridge``), ``resolve_cache`` (307 for regular files) and ``ignore_ranges``.
+
+    Hugging Face Jobs live in memory (``self.jobs``, whose ``clock`` a test may replace): ``add_job``,
+    ``set_job``, ``job_logs``, ``set_hardware``, ``set_user`` and ``deny_namespace`` shape what
+    ``list_jobs``, ``inspect_job``, ``fetch_job_logs``, ``list_jobs_hardware`` and ``whoami`` see.
     """
 
     def __init__(
@@ -69,6 +102,9 @@ class HubSim:
         self._buckets = BucketStore(Path(root))
         # entries per page of a bucket tree listing (1,000 on the Hub; lower it to test paging quickly)
         self.bucket_page_size = BUCKET_PAGE_SIZE
+        self.jobs = JobStore()
+        # Jobs per page of a namespace listing (1,000 unless lowered to test paging quickly)
+        self.jobs_page_size = JOBS_PAGE_SIZE
         self._tokens: dict[str, str] = {}
         self.faults = FaultQueue()
         self.log: RequestLog[RequestRecord] = RequestLog(Path(log_file) if log_file is not None else None)
@@ -139,13 +175,15 @@ class HubSim:
         self.bridge.wait_idle(deadline)
 
     def set_root(self, path: Path) -> None:
-        """Serve a new root; resets requests, faults, token rules, commits, snapshots, latency and modes."""
+        """Serve a new root; resets requests, faults, token rules, commits, snapshots, Jobs, latency and modes."""
         with self._lock:
             Path(path).mkdir(parents=True, exist_ok=True)
             old, self._store = self._store, HubStore(Path(path))
             old.close()
             self._buckets = BucketStore(Path(path))
             self.bucket_page_size = BUCKET_PAGE_SIZE
+            self.jobs.reset()
+            self.jobs_page_size = JOBS_PAGE_SIZE
             self._tokens = {}
             self.faults.clear()
             self.log.clear()
@@ -167,6 +205,8 @@ class HubSim:
             buckets=self._buckets,
             publish_object=self.bridge.publish_object,
             bucket_page_size=self.bucket_page_size,
+            jobs=self.jobs,
+            jobs_page_size=self.jobs_page_size,
         )
 
     def repo_dir(self, repo_id: str) -> Path:
@@ -241,6 +281,145 @@ class HubSim:
         if bucket is None:
             raise FileNotFoundError(f"No bucket {bucket_id}")
         return bucket.delete_many(prefix_or_paths)
+
+    # -- Hugging Face Jobs -----------------------------------------------------------------------
+
+    def add_job(
+        self,
+        namespace: str,
+        *,
+        labels: Mapping[str, str],
+        flavor: str = "a100-large",
+        stage: str = "SCHEDULING",
+        message: str | None = None,
+        created_at: Time | None = None,
+        started_at: Time | None = None,
+        finished_at: Time | None = None,
+        running_secs: int | None = None,
+        logs: Iterable[str] = (),
+        job_id: str | None = None,
+        docker_image: str = DEFAULT_IMAGE,
+        command: Iterable[str] = ("uv", "run", "job.py"),
+    ) -> str:
+        """Add a Job to ``namespace`` and return its id (24 hex digits, as on the Hub, unless ``job_id``).
+
+        Times are epoch seconds or aware datetimes; ``created_at`` defaults to ``self.jobs.clock()``.
+        A Job added RUNNING or COMPLETED without ``started_at`` started then too, and one added in a
+        final stage (COMPLETED, ERROR, CANCELED, DELETED) without ``finished_at`` finished then.
+        ``running_secs`` freezes ``durations.runningSecs`` (otherwise computed from the times). ``logs``
+        are its first log lines, dated now. Adding a Job makes ``namespace`` readable by every token
+        (unless denied).
+        """
+        if job_id is not None and (not job_id or "/" in job_id or "?" in job_id):
+            raise ValueError(f"A Job id is one URL path segment, got {job_id!r}")
+        created = _ns(created_at)
+        if created is None:
+            created = self.jobs.now_ns()
+        job = Job(
+            id=job_id or self.jobs.new_id(created),
+            namespace=namespace,
+            labels=check_labels(labels),
+            flavor=flavor,
+            stage=check_stage(stage),
+            message=message,
+            created_ns=created,
+            started_ns=_ns(started_at),
+            finished_ns=_ns(finished_at),
+            running_secs=running_secs,
+            docker_image=docker_image,
+            command=tuple(command),
+        )
+        self.jobs.add(self._fill_times(job))
+        lines = [logs] if isinstance(logs, str) else list(logs)
+        if lines:
+            self.jobs.append_logs(namespace, job.id, lines, None)
+        return job.id
+
+    def set_job(
+        self,
+        namespace: str,
+        job_id: str,
+        *,
+        stage: str | _Keep = KEEP,
+        message: str | _Keep | None = KEEP,
+        labels: Mapping[str, str] | _Keep = KEEP,
+        flavor: str | _Keep = KEEP,
+        created_at: Time | _Keep = KEEP,
+        started_at: Time | _Keep | None = KEEP,
+        finished_at: Time | _Keep | None = KEEP,
+        running_secs: int | _Keep | None = KEEP,
+    ) -> Job:
+        """Change a Job (what is not given stays), e.g. move it SCHEDULING -> RUNNING -> COMPLETED/ERROR.
+
+        A stage change clears ``message`` unless one is given. Entering RUNNING or COMPLETED without a
+        start time sets ``started_at`` to now; entering a final stage without an end time sets
+        ``finished_at`` to now (``self.jobs.clock()``). ``None`` clears a time or ``running_secs``.
+        Returns the Job as stored; KeyError if there is no such Job.
+        """
+
+        def change(job: Job) -> Job:
+            new = job
+            if not isinstance(stage, _Keep) and stage != job.stage:
+                new = replace(new, stage=check_stage(stage), message=None)
+            if not isinstance(message, _Keep):
+                new = replace(new, message=message)
+            if not isinstance(labels, _Keep):
+                new = replace(new, labels=check_labels(labels))
+            if not isinstance(flavor, _Keep):
+                new = replace(new, flavor=flavor)
+            if not isinstance(created_at, _Keep):
+                new = replace(new, created_ns=_ns(created_at))
+            if not isinstance(started_at, _Keep):
+                new = replace(new, started_ns=_ns(started_at))
+            if not isinstance(finished_at, _Keep):
+                new = replace(new, finished_ns=_ns(finished_at))
+            if not isinstance(running_secs, _Keep):
+                new = replace(new, running_secs=running_secs)
+            return self._fill_times(new) if new.stage != job.stage else new
+
+        return self.jobs.update(namespace, job_id, change)
+
+    def _fill_times(self, job: Job) -> Job:
+        """The start and end a Job entering ``job.stage`` gets when none was given: now (within bounds)."""
+        now = self.jobs.now_ns()
+        if job.started_ns is None and job.stage in ("RUNNING", "COMPLETED"):
+            start = max(job.created_ns, now if job.finished_ns is None else min(now, job.finished_ns))
+            job = replace(job, started_ns=start)
+        if job.finished_ns is None and job.stage in TERMINAL_STAGES:
+            job = replace(job, finished_ns=max(now, job.started_ns or job.created_ns))
+        return job
+
+    def job_logs(self, namespace: str, job_id: str, lines: Iterable[str], *, at: Time | None = None) -> None:
+        """Append lines to a Job's log, dated ``at`` (default now, ``self.jobs.clock()``).
+
+        ``fetch_job_logs(follow=False)`` drops lines dated after the answer's ``Date`` header: date
+        them in the past, or leave the clock alone.
+        """
+        self.jobs.append_logs(namespace, job_id, [lines] if isinstance(lines, str) else list(lines), _ns(at))
+
+    def job(self, namespace: str, job_id: str) -> Job:
+        """The Job as stored (KeyError if there is none)."""
+        return self.jobs.existing(namespace, job_id)
+
+    def set_hardware(self, flavors: Iterable[Flavor] | None = None) -> None:
+        """Serve these flavors from ``/api/jobs/hardware`` (None: the default table, ``jobs.DEFAULT_HARDWARE``)."""
+        self.jobs.set_hardware(DEFAULT_HARDWARE if flavors is None else flavors)
+
+    def set_user(self, name: str, *, orgs: Iterable[str] = (), token: str | None = None) -> None:
+        """Who ``/api/whoami-v2`` says a token belongs to: ``token``'s user, or every token's when None.
+
+        The user may read the Jobs of its own namespace and of its ``orgs``. The default user is
+        ``hubsim-user`` without orgs.
+        """
+        self.jobs.set_user(User(name, tuple(orgs)), token)
+
+    def deny_namespace(self, namespace: str) -> None:
+        """Every token gets 403 on the Jobs of ``namespace`` (a token without access to it)."""
+        self.jobs.deny(namespace)
+
+    def allow_namespace(self, namespace: str) -> None:
+        """Undo ``deny_namespace``."""
+        self.jobs.allow(namespace)
 
     # -- auth ----------------------------------------------------------------------------------
 
