@@ -1,6 +1,7 @@
 """datatrove's logging folder, written the way datatrove writes it: executor.json from a real
 executor through datatrove's own encoder, per-task stats through its own stats classes, empty
-completion files, task logs, ranks_to_run.json and Slurm log names."""
+completion files, task logs, ranks_to_run.json and Slurm log names. And the Hugging Face Jobs that
+datatrove's JobsPipelineExecutor launches: its labels, and the command `run_uv_job` gives them."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ import io
 import json
 import os
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from tests.support import write_shard
+
+if TYPE_CHECKING:
+    from tests.hubsim import HubSim
 
 PROMPTS = "hf://datasets/acme/prompts"
 OUTPUT = "hf://datasets/acme/gen/default"
@@ -24,9 +30,12 @@ def executor_json(
     limit: int = -1,
     workers: int = -1,
     job_name: str = "gen",
+    hf_jobs: str | None = None,
+    namespace: str | None = None,
 ) -> str:
-    """executor.json of a datatrove inference job on Slurm, as `save_executor_as_json` writes it."""
-    from datatrove.executor import SlurmPipelineExecutor
+    """executor.json of a datatrove inference job, as `save_executor_as_json` writes it: on Slurm, or
+    on Hugging Face Jobs with `hf_jobs`, its logging folder's URL (in `namespace`)."""
+    from datatrove.executor import JobsPipelineExecutor, SlurmPipelineExecutor
     from datatrove.executor.base import ExecutorJSONEncoder
     from datatrove.pipeline.inference.run_inference import InferenceConfig, InferenceRunner
     from datatrove.pipeline.readers import ParquetReader
@@ -45,11 +54,75 @@ def executor_json(
             ),
         ),
     ]
-    executor = SlurmPipelineExecutor(
-        pipeline=pipeline, tasks=tasks, workers=workers, time="10:00:00", partition="gpu", job_name=job_name,
-        logging_dir="/scratch/logs/gen",
-    )  # fmt: skip
+    executor: Any
+    if hf_jobs is not None:
+        executor = JobsPipelineExecutor(
+            pipeline=pipeline, tasks=tasks, workers=workers, logging_dir=hf_jobs, flavor=FLAVOR,
+            namespace=namespace, job_name=job_name,
+        )  # fmt: skip
+    else:
+        executor = SlurmPipelineExecutor(
+            pipeline=pipeline, tasks=tasks, workers=workers, time="10:00:00", partition="gpu", job_name=job_name,
+            logging_dir="/scratch/logs/gen",
+        )  # fmt: skip
     return json.dumps(executor, cls=ExecutorJSONEncoder, indent=4)
+
+
+FLAVOR = "a100-large"
+
+
+def launch_command(logging_dir: str) -> list[str]:
+    """The command of each Job JobsPipelineExecutor launches: `run_uv_job` of datatrove's launcher,
+    whose argument is the executor pickled in the logging folder (the path as datatrove resolves it)."""
+    from datatrove.io import get_datafolder
+
+    pik = get_datafolder(logging_dir).resolve_paths("executor.pik")
+    return [
+        "uv",
+        "run",
+        "--with",
+        "datatrove[io]",
+        "--python",
+        "3.11",
+        "/data/launch_pickled_pipeline.py",
+        pik,
+    ]
+
+
+def launch_on_hf_jobs(
+    hub: HubSim,
+    logging_dir: str,
+    indices: Iterable[int],
+    *,
+    stage: str = "RUNNING",
+    job_name: str = "gen",
+    namespace: str = "acme",
+    flavor: str = FLAVOR,
+    **job: Any,
+) -> list[str]:
+    """One Job per array index, as JobsPipelineExecutor launches them (labels, command), in `stage`;
+    `job` as for `HubSim.add_job` (created_at, running_secs, message, logs...). Returns their ids."""
+    return [
+        hub.add_job(
+            namespace,
+            labels={"datatrove_job_name": job_name, "datatrove_array_index": str(index)},
+            flavor=flavor,
+            stage=stage,
+            command=launch_command(logging_dir),
+            **job,
+        )
+        for index in indices
+    ]
+
+
+def output_shards(
+    folder: Path, until: datetime, shards: int, *, rows: int = 10, every: timedelta, tasks: int = 8
+) -> None:
+    """Shards of `tasks` tasks as datatrove's output names them (`{rank:05d}_{chunk:05d}.parquet`),
+    one every `every`, the last just before `until`."""
+    for index in range(shards):
+        at = until - every * (shards - index)
+        write_shard(folder / f"{index % tasks:05d}_{index // tasks:05d}.parquet", rows, at.timestamp())
 
 
 def task_stats(documents: int, prompt_tokens: int, completion_tokens: int) -> str:

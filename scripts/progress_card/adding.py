@@ -1,5 +1,6 @@
 """What `progress-card add --logging-dir` infers of a job from datatrove's logging folder: the name,
-where the shards go (and so the dataset and the config), the input and its limit, the Slurm job.
+where the shards go (and so the dataset and the config), the input and its limit, the Slurm job or
+the Hugging Face Jobs.
 Pure: the folder was read by the compute wing (`compute.inspect`). What the command line gives wins.
 """
 
@@ -59,7 +60,13 @@ def infer(launched: Launched, given: Mapping[str, object], folder: str) -> Infer
             cap,
             f"the reader's limit of {format_count(executor.limit)} a task × {executor.world_size} tasks",
         )
-    if launched.slurm_jobs:
+    if executor.on_hf_jobs and executor.job_name and "slurm_job_id" not in fields:
+        jobs = {
+            "name": executor.job_name,
+            **({"namespace": executor.namespace} if executor.namespace else {}),
+        }
+        take("hf_jobs", jobs, "the executor launches Hugging Face Jobs labelled with its job name")
+    elif launched.slurm_jobs and "hf_jobs" not in fields:
         take("slurm_job_id", int(launched.slurm_jobs[0]), "the newest Slurm array in slurm_logs/")
     if executor.world_size is not None:
         said.append(f"{executor.world_size} tasks (executor.json)")

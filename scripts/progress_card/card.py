@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import yaml
@@ -34,11 +34,12 @@ from .formatting import (
     format_count,
     format_duration,
     format_eta_date,
+    format_spend,
     format_timestamp,
     percent,
     sparkline,
 )
-from .model import Eta, FinalFigures, Loss, Pending, TaskProgress
+from .model import Eta, FinalFigures, Loss, Pending, Spend, SpendUnit, TaskProgress
 
 SECTION_HEADER = "## 🔄 Generation Progress"
 STATS_PENDING = "Generation in progress. Final statistics will be available upon completion."
@@ -53,6 +54,8 @@ _REMAINING = re.compile(r"⏱️ [^\r\n<]* remaining • 📅 [^\r\n<]*UTC")
 # The rate line starts with an invisible marker; its chart of the last day moves with the clock.
 _RATE_MARK = "<!-- progress-card:rate {config} -->"
 _CHART = re.compile(r"(?<= • last 24 h: )[▁▂▃▄▅▆▇█]+")
+# What the compute has used grows with the clock too: "💵 $41 so far, ≈ $130 in all".
+_SPEND = re.compile(r"(?:💵|🖥️) [^•<\r\n]*")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
@@ -138,14 +141,31 @@ def progress_line(
     detail: str,
     tasks: TaskProgress | None = None,
     tokens: str | None = None,
+    spend: str | None = None,
 ) -> str:
     """The config's line: `**config**: [bar] P% • done/total docs<br>detail`, with ` • tasks d/t` after
-    the documents when the job's datatrove logging folder is known, and ` • 36K tokens (≈ 9K/h)` once
-    tasks have finished."""
+    the documents when the job's datatrove logging folder is known, ` • 36K tokens (≈ 9K/h)` once
+    tasks have finished, and ` • 💵 $41 so far, ≈ $130 in all` when the compute says what it costs."""
     counts = render_bar(done, total)
     counts += f" • {tasks}" if tasks is not None else ""
     counts += f" • {tokens}" if tokens else ""
+    counts += f" • {spend}" if spend else ""
     return f"**{config}**: {counts}<br>{detail}"
+
+
+def spend_text(spend: Spend, remaining: timedelta | None, ended: bool) -> str:
+    """`💵 $41 so far, ≈ $130 in all` while the job runs and its end is expected (`remaining`), `💵 $41
+    so far` before, `💵 $130 in all` once it ended; GPU-hours as `🖥️ 120 GPU-hours so far, ≈ 400 in all`."""
+    mark = "💵" if spend.unit is SpendUnit.USD else "🖥️"
+    so_far = format_spend(spend.so_far, spend.unit)
+    if ended:
+        return f"{mark} {so_far} in all"
+    if remaining is None:
+        return f"{mark} {so_far} so far"
+    projected = format_spend(spend.projected(remaining), spend.unit)
+    if spend.unit is SpendUnit.GPU_HOURS:
+        projected = projected.removesuffix(" GPU-hours")
+    return f"{mark} {so_far} so far, ≈ {projected} in all"
 
 
 def tokens_text(completion_tokens: int, per_hour: float | None) -> str | None:
@@ -207,7 +227,7 @@ def same_news(before: str, after: str) -> bool:
 
 
 def _without_clock(text: str) -> str:
-    text = _CHART.sub("", _REMAINING.sub("⏱️", text))
+    text = _SPEND.sub("", _CHART.sub("", _REMAINING.sub("⏱️", text)))
     section = _section(text)
     if section is None:
         return text

@@ -18,9 +18,10 @@ from huggingface_hub import set_client_factory
 
 from . import __version__, actions
 from .adding import infer
-from .compute import FinishDetector, SshClient, valid_job_id
+from .compute import FinishDetector, JobsClient, JobsFollower, SshClient, valid_hf_job_id, valid_job_id
 from .compute.inspect import inspect_folder
-from .editing import JobsFile, add_text, edit_file, relaunch_text
+from .compute.logging_folder import launch_time_url
+from .editing import JobsFile, NewLaunch, add_text, edit_file, relaunch_text
 from .errors import ManifestError, MarkingError, TellingError
 from .manifest import Job, Manifest, default_login, load_manifest
 from .notes import Notebook
@@ -243,7 +244,7 @@ def services(
     return Services(
         storage=storage,
         resolve_total=lambda job: resolve_total(job, storage, totals),
-        verdicts=FinishDetector(ssh).verdicts,
+        verdicts=FinishDetector(ssh, JobsFollower(JobsClient(hub), launch_time_url)).verdicts,
         mark=jobs_file.mark,
         memory=lambda location: ShardMemory.in_folder(state_dir, location, writable),
         notebook=Notebook(state_dir, writable),
@@ -364,22 +365,36 @@ def validate(jobs_path: Path) -> None:
     click.echo(f"{jobs_path}: {count} job{'' if count == 1 else 's'}, all valid", err=True)
 
 
-def _job_ids(context: click.Context, parameter: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
-    for value in values:
-        if not valid_job_id(value):
-            raise click.BadParameter(
-                f"not a Slurm job id: {value!r} (digits only; for an array, its base id)"
-            )
-    return values
+def _id_option(
+    flag: str, name: str, valid: Callable[[str], bool], what: str, help: str
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A repeatable option of ids, each checked by `valid` (`what` says what one looks like)."""
+
+    def checked(
+        context: click.Context, parameter: click.Parameter, values: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        for value in values:
+            if not valid(value):
+                raise click.BadParameter(f"not a {what}: {value!r}")
+        return values
+
+    return click.option(flag, name, multiple=True, callback=checked, metavar="ID", help=help)
 
 
-SLURM_JOB_ID_OPTION = click.option(
+SLURM_JOB_ID_OPTION = _id_option(
     "--slurm-job-id",
     "job_ids",
-    multiple=True,
-    callback=_job_ids,
-    metavar="ID",
-    help="The Slurm job id (for an array, its base id); repeat it for a job launched as several arrays.",
+    valid_job_id,
+    "Slurm job id",
+    "The Slurm job id (digits; for an array, its base id); repeat it for a job launched as several arrays.",
+)
+HF_JOB_ID_OPTION = _id_option(
+    "--hf-job-id",
+    "hf_job_ids",
+    valid_hf_job_id,
+    "Hugging Face Job id",
+    "A Hugging Face Job id (24 hexadecimal digits, as `hf jobs ps` shows), for a job followed by its Jobs' "
+    "ids (hf_jobs: ids); repeatable.",
 )
 
 
@@ -387,18 +402,25 @@ SLURM_JOB_ID_OPTION = click.option(
 @JOBS_OPTION
 @click.argument("name")
 @SLURM_JOB_ID_OPTION
-def relaunch(jobs_path: Path, name: str, job_ids: tuple[str, ...]) -> None:
-    """Record that job NAME was relaunched under a new Slurm job id.
+@HF_JOB_ID_OPTION
+def relaunch(jobs_path: Path, name: str, job_ids: tuple[str, ...], hf_job_ids: tuple[str, ...]) -> None:
+    """Record that job NAME was relaunched: under a new Slurm job id, or new Hugging Face Job ids.
 
-    Its finish marks go, its slurm_job_id becomes ID, and nothing else in jobs.yaml changes
-    (comments, quoting and layout stay). The next update follows the job again.
+    Its finish marks go, its slurm_job_id (or hf_jobs' ids) becomes ID, and nothing else in jobs.yaml
+    changes (comments, quoting and layout stay). The next update follows the job again. A job
+    followed on Hugging Face Jobs by datatrove's job name needs no id: the relaunch keeps the name.
     """
-    if not job_ids:
-        raise click.UsageError("give the new job's id: --slurm-job-id ID")
-    _edit(jobs_path, lambda text: relaunch_text(text, name, job_ids))
-    click.echo(
-        f"{jobs_path}: {name} now follows Slurm job {', '.join(job_ids)}; commit {jobs_path}", err=True
-    )
+    if job_ids and hf_job_ids:
+        raise click.UsageError("give --slurm-job-id or --hf-job-id, not both")
+    if not (job_ids or hf_job_ids):
+        job = next((job for job in _load(jobs_path).jobs if job.name == name), None)
+        if job is not None and (job.hf_jobs is None or job.hf_jobs.name is None):
+            raise click.UsageError(
+                "give the new launch: --slurm-job-id ID (Slurm) or --hf-job-id ID (Hugging Face Jobs)"
+            )
+    launch = NewLaunch(job_ids, hf_job_ids)
+    _edit(jobs_path, lambda text: relaunch_text(text, name, launch))
+    click.echo(f"{jobs_path}: {name} now follows {launch.describe()}; commit {jobs_path}", err=True)
 
 
 @main.command()
@@ -417,17 +439,33 @@ def relaunch(jobs_path: Path, name: str, job_ids: tuple[str, ...]) -> None:
 @click.option("--total", type=int, help="The expected number of documents.")
 @SLURM_JOB_ID_OPTION
 @click.option(
+    "--hf-jobs-name",
+    help="datatrove's job_name of a job on Hugging Face Jobs: its Jobs carry the label datatrove_job_name=NAME.",
+)
+@HF_JOB_ID_OPTION
+@click.option(
+    "--hf-jobs-namespace",
+    help="The user or organization its Hugging Face Jobs run in (default: the token's user).",
+)
+@click.option(
     "--logging-dir",
     help="datatrove's logging folder (a path on the cluster, reached through the defaults' ssh:, or here; or "
     "a URL): what it records fills in the options not given (name, output and config, input and its limit, "
-    "the Slurm job id).",
+    "the Slurm job id, or the Hugging Face Jobs' name and namespace).",
 )
 @click.option(
     "--stats-path", help="Where stats.json appears when the job completes, if not in --logging-dir."
 )
 @click.option("--model", help="The model generating the data, shown on a new card.")
 @click.option("--description", help="A sentence about the job, shown on a new card.")
-def add(jobs_path: Path, job_ids: tuple[str, ...], **values: str | int | None) -> None:
+def add(
+    jobs_path: Path,
+    job_ids: tuple[str, ...],
+    hf_job_ids: tuple[str, ...],
+    hf_jobs_name: str | None,
+    hf_jobs_namespace: str | None,
+    **values: str | int | None,
+) -> None:
     """Append a job to jobs.yaml, checked against the schema before anything is written.
 
     Keys not given come from the file's defaults (ssh, repo...), as for any other job. With
@@ -435,7 +473,12 @@ def add(jobs_path: Path, job_ids: tuple[str, ...], **values: str | int | None) -
     printed; what cannot be worked out from it must be given.
     """
     ids = [int(job_id) for job_id in job_ids]
-    given: dict[str, object] = {**values, "slurm_job_id": (ids[0] if len(ids) == 1 else ids) if ids else None}
+    hf_jobs = {"name": hf_jobs_name, "ids": list(hf_job_ids) or None, "namespace": hf_jobs_namespace}
+    given: dict[str, object] = {
+        **values,
+        "slurm_job_id": (ids[0] if len(ids) == 1 else ids) if ids else None,
+        "hf_jobs": {key: value for key, value in hf_jobs.items() if value is not None} or None,
+    }
     given = {key: value for key, value in given.items() if value is not None}
     folder = values["logging_dir"]
     if folder is not None:
@@ -464,8 +507,8 @@ def _inferred(jobs_path: Path, folder: str, given: dict[str, object]) -> dict[st
 
 
 _ADDED_KEYS = (
-    "name", "repo", "output", "config", "total", "input", "max_examples", "slurm_job_id", "logging_dir",
-    "stats_path", "model", "description",
+    "name", "repo", "output", "config", "total", "input", "max_examples", "slurm_job_id", "hf_jobs",
+    "logging_dir", "stats_path", "model", "description",
 )  # fmt: skip
 """The keys of a job `add` writes, in this order."""
 

@@ -78,9 +78,26 @@ def edit_file(path: Path, edit: Callable[[str], str]) -> tuple[str, str]:
     return before, after
 
 
-def relaunch_text(text: str, name: str, job_ids: Sequence[str]) -> str:
-    """The job `name` following new Slurm ids: its finish keys removed, `slurm_job_id` set (replaced
-    where it stands, or added after its last line); nothing else changes."""
+@dataclass(frozen=True)
+class NewLaunch:
+    """What names a job's new launch in jobs.yaml: Slurm job ids, or Hugging Face Job ids; nothing
+    for a job followed by datatrove's job name, which a relaunch keeps."""
+
+    slurm_job_ids: tuple[str, ...] = ()
+    hf_job_ids: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.slurm_job_ids:
+            return f"Slurm job {', '.join(self.slurm_job_ids)}"
+        if self.hf_job_ids:
+            return f"Hugging Face Job {', '.join(self.hf_job_ids)}"
+        return "its Jobs by name, as before"
+
+
+def relaunch_text(text: str, name: str, launch: NewLaunch) -> str:
+    """The job `name` following its new launch: its finish keys removed, and `slurm_job_id`, or
+    `hf_jobs`' `ids`, set (replaced where it stands, or added after the entry's last line); nothing
+    else changes."""
     entries = _jobs(text)
     index = _find(entries, name)
     if index is None:
@@ -90,22 +107,46 @@ def relaunch_text(text: str, name: str, job_ids: Sequence[str]) -> str:
         raise MarkingError(f"no job named {name!r}{hint}")
     lines = text.splitlines(keepends=True)
     entry: CommentedMap = entries[index]
-    value = _ids_value(job_ids)
     spans = [_key_span(lines, entry, key) for key in FINISH_KEYS if key in entry]
-    if "slurm_job_id" in entry:
-        row, column = (int(n) for n in entry.lc.value("slurm_job_id"))
-        end = _value_end(lines, row, column)
-        quote = lines[row][column]
-        spans.append(
-            ((row, column), end, f"{quote}{value}{quote}" if quote in "'\"" and len(job_ids) == 1 else value)
-        )
+    added: list[tuple[str, str]] = []
+    if launch.slurm_job_ids:
+        value = _ids_value(launch.slurm_job_ids)
+        if "slurm_job_id" in entry:
+            spans.append(
+                _value_span(lines, entry, "slurm_job_id", value, quoted=len(launch.slurm_job_ids) == 1)
+            )
+        else:
+            added.append(("slurm_job_id", value))
+    elif launch.hf_job_ids:
+        ids = "[" + ", ".join(json.dumps(job_id) for job_id in launch.hf_job_ids) + "]"  # 0123… is no int
+        jobs = entry.get("hf_jobs")
+        if isinstance(jobs, CommentedMap) and "ids" in jobs:
+            spans.append(_value_span(lines, jobs, "ids", ids, quoted=False))
+        elif isinstance(jobs, CommentedMap):
+            raise MarkingError(
+                f"{name} follows its Jobs by datatrove's job name (hf_jobs: name), which a relaunch keeps: "
+                f"`progress-card relaunch {name}` without --hf-job-id follows the new launch"
+            )
+        else:
+            added.append(("hf_jobs", "{ids: " + ids + "}"))
     for start, end, replacement in sorted(spans, reverse=True):
         lines = _replace(lines, start, end, replacement)
     edited = "".join(lines)
-    if "slurm_job_id" in entry:
+    if not added:
         return edited
-    entries = _jobs(edited)
-    return "".join(_add_keys(edited.splitlines(keepends=True), entries, index, [("slurm_job_id", value)]))
+    return "".join(_add_keys(edited.splitlines(keepends=True), _jobs(edited), index, added))
+
+
+def _value_span(lines: list[str], mapping: CommentedMap, key: str, value: str, quoted: bool) -> Span:
+    """What replaces the value of `key` in `mapping` with `value` (kept in its quotes when `quoted`)."""
+    row, column = (int(n) for n in mapping.lc.value(key))
+    end = _value_end(lines, row, column)
+    if end[0] != row:
+        raise MarkingError(
+            f"{key} spans several lines in jobs.yaml; write it on one line, or edit it by hand"
+        )
+    quote = lines[row][column]
+    return (row, column), end, f"{quote}{value}{quote}" if quoted and quote in "'\"" else value
 
 
 def add_text(text: str, fields: Sequence[tuple[str, object]]) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
+from .model import SpendUnit
+
 _SUFFIXES = ((1_000_000_000_000, "T"), (1_000_000_000, "B"), (1_000_000, "M"))
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -38,6 +40,13 @@ def format_compact(n: float) -> str:
             value = n / threshold
             return f"{value:.1f}{suffix}" if value < 10 else f"{value:.0f}{suffix}"
     return f"{n:.0f}"
+
+
+def format_spend(amount: float, unit: SpendUnit) -> str:
+    """`$4.27`, `$41`, `$1,234`; `3.5 GPU-hours`, `1,234 GPU-hours`: cents only where they matter."""
+    places = (2 if unit is SpendUnit.USD else 1) if amount < 10 else 0
+    figure = f"{amount:,.{places}f}"
+    return f"${figure}" if unit is SpendUnit.USD else f"{figure} GPU-hours"
 
 
 def format_duration(seconds: float) -> str:

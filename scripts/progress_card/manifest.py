@@ -19,7 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from .compute import LOCAL, Login, SshSettings
+from .compute import LOCAL, HfJobs, Login, SshSettings
 from .errors import ManifestError
 from .schema import defined, schema
 from .storage.locations import HubBucket, HubDataset, LocalDataset, Location, Output
@@ -29,9 +29,9 @@ HF_BUCKETS_PREFIX = "hf://buckets/"
 _REPO_ID = defined("repoId")
 T = TypeVar("T")
 # Mapping-valued keys that merge key by key with the defaults instead of replacing them.
-_MERGED_KEYS = ("input", "ssh")
+_MERGED_KEYS = ("input", "ssh", "hf_jobs")
 # Keys that stand for one another: a job that sets one does not inherit the others from the defaults.
-_ALTERNATIVES = (frozenset({"repo", "output"}),)
+_ALTERNATIVES = (frozenset({"repo", "output"}), frozenset({"slurm_job_id", "hf_jobs"}))
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,8 @@ class Job:
     max_examples: int = -1
     slurm_job_ids: tuple[str, ...] = ()
     """Several when the job was launched as several arrays; none when Slurm is not asked."""
+    hf_jobs: HfJobs | None = None
+    """The Hugging Face Jobs running it (`hf_jobs:`), when it runs there."""
     stats_path: str | None = None
     logging_dir: str | None = None
     model: str | None = None
@@ -100,7 +102,7 @@ class Job:
     @property
     def launch(self) -> tuple[str, ...]:
         """What names the job's current launch in its compute: a new one after a relaunch."""
-        return self.slurm_job_ids
+        return self.hf_jobs.launch if self.hf_jobs is not None else self.slurm_job_ids
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,7 @@ def _build_jobs(path: Path, document: Any) -> tuple[Job, ...]:
 
 def _merge(defaults: Mapping[str, Any], entry: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Apply defaults to one job; `origins` maps each key to the YAML mapping it came from (for lines)."""
-    overridden = {key for group in _ALTERNATIVES if group & entry.keys() for key in group}
+    overridden = {key for group in _ALTERNATIVES if group & entry.keys() for key in group - entry.keys()}
     inherited = {key: value for key, value in defaults.items() if key not in overridden}
     merged: dict[str, Any] = {}
     origins: dict[str, Any] = {}
@@ -258,6 +260,7 @@ def _job(base: Path, fields: Mapping[str, Any]) -> Job:
         else None,
         max_examples=int(fields.get("max_examples", -1)),
         slurm_job_ids=tuple(str(i) for i in job_ids) if isinstance(job_ids, list) else _strings(job_ids),
+        hf_jobs=_hf_jobs(fields["hf_jobs"]) if "hf_jobs" in fields else None,
         stats_path=_str_or_none(fields.get("stats_path"))
         or (f"{str(fields['logging_dir']).rstrip('/')}/stats.json" if "logging_dir" in fields else None),
         logging_dir=_str_or_none(fields.get("logging_dir")),
@@ -273,6 +276,14 @@ def _job(base: Path, fields: Mapping[str, Any]) -> Job:
         )
         if fields.get("finished") is True
         else None,
+    )
+
+
+def _hf_jobs(fields: Mapping[str, Any]) -> HfJobs:
+    return HfJobs(
+        name=_str_or_none(fields.get("name")),
+        ids=tuple(str(job_id) for job_id in fields.get("ids", ())),
+        namespace=_str_or_none(fields.get("namespace")),
     )
 
 

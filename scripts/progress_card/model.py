@@ -272,6 +272,49 @@ class LaunchSettings:
     """A digest of the pipeline's settings (the memory addresses in its text left out)."""
 
 
+class SpendUnit(Enum):
+    """What a scheduler accounts a job's compute in."""
+
+    USD = "usd"
+    """Hugging Face Jobs: each flavor's price a minute."""
+    GPU_HOURS = "gpu-hours"
+    """Slurm, where its accounts (`sacct`) give the GPUs allocated."""
+
+
+@dataclass(frozen=True)
+class Spend:
+    """What a job's compute has used so far, as its scheduler accounts it: never a guess."""
+
+    so_far: float
+    """Over every attempt of every part."""
+    per_hour: float
+    """What the parts running now add each hour."""
+    unit: SpendUnit
+
+    def projected(self, remaining: timedelta) -> float:
+        """What it will have used in all, if what runs now runs `remaining` more."""
+        return self.so_far + self.per_hour * remaining.total_seconds() / 3600
+
+
+@dataclass(frozen=True)
+class Tail:
+    """The last lines of a log, and which one."""
+
+    log: str
+    """Which log: `logs/task_00003.log`, or a Hugging Face Job's id."""
+    about: str
+    """What it is the log of: `rank 3`, `the Job of array index 3, ended ERROR`."""
+    text: str
+
+
+@dataclass(frozen=True)
+class Unsafe:
+    """A launch that puts the job's output at risk, and what a person should do about it."""
+
+    what: str
+    advice: str
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What the compute says of a job. `outcome` None: still running (or we cannot tell, and
@@ -295,8 +338,14 @@ class Verdict:
     """Tasks whose stats file is there and was not summed before."""
     seen: frozenset[str] = frozenset()
     """The job ids the scheduler shows queued or running now."""
-    tails: tuple[tuple[int, str], ...] = ()
-    """The last lines of the logs of unfinished ranks, when the job ended without them."""
+    tails: tuple[Tail, ...] = ()
+    """The last lines of the logs of what did not finish, when the job ended without it."""
+    retrying: tuple[int, ...] = ()
+    """Parts the scheduler is running again after a failure (Hugging Face Jobs' array indices)."""
+    stale: tuple[str, ...] = ()
+    """Parts of an earlier launch still queued or running beside the current launch (their ids)."""
+    spend: Spend | None = None
+    """What the compute has used so far, when the scheduler says."""
 
     @property
     def alive(self) -> bool:

@@ -23,6 +23,7 @@ from .card import (
     progress_line,
     queue_text,
     rate_line,
+    spend_text,
     tokens_text,
 )
 from .estimate import estimate
@@ -44,6 +45,7 @@ from .model import (
     TaskProgress,
     TaskSums,
     Total,
+    Unsafe,
     Verdict,
 )
 from .options import Options
@@ -94,8 +96,11 @@ class Progress:
     """What this run notes about the job, for the next."""
     tokens: TaskSums = field(default=TaskSums(), repr=False)
     """The finished tasks' figures summed so far: tokens as they come."""
-    unsafe: str | None = None
-    """Why a relaunch is unsafe (another number of tasks, another output), when it is."""
+    unsafe: Unsafe | None = None
+    """Why the current launch is unsafe (another number of tasks or output than the launch whose ranks
+    completed, Jobs of an earlier launch still live beside it), when it is."""
+    spent: str | None = None
+    """What the compute has used, as the card shows it (`💵 $41 so far, ≈ $130 in all`), when it says."""
 
     @property
     def percent(self) -> int:
@@ -142,8 +147,8 @@ def assess(seen: Observation, options: Options) -> Progress:
     done = notes.peak.documents if loss is not None and notes.peak else count.documents
     total = seen.total.documents
     figures, disagree = _figures(verdict, notes.sums)
-    unsafe = _unsafe_resume(job.name, seen.notes.settings, verdict)
-    warnings = (*verdict.warnings, *([unsafe] if unsafe else []), *([disagree] if disagree else []))
+    unsafe = _two_launches(job.name, verdict) or _unsafe_resume(job.name, seen.notes.settings, verdict)
+    warnings = (*verdict.warnings, *([unsafe.what] if unsafe else []), *([disagree] if disagree else []))
     if count.unreadable:
         warnings += (f"count incomplete: {len(count.unreadable)} unreadable shards",)
     if count.shards == 0:
@@ -164,15 +169,23 @@ def assess(seen: Observation, options: Options) -> Progress:
     detail = _detail(verdict, done, total, eta, stalled_since, loss, unsafe)
     if crowded is not None:
         detail += f" • ⚠️ {crowded}"
+    if verdict.retrying and verdict.alive:
+        which = "index" if len(verdict.retrying) == 1 else "indices"
+        detail += f" • 🔁 retrying array {which} {', '.join(str(index) for index in verdict.retrying)}"
     rate = (
         rate_line(job.config, pace.rate_per_hour, pace.hourly) if pace.rate_per_hour and not queued else None
     )
     tokens = tokens_text(notes.sums.completion_tokens, notes.sums.tokens_per_hour)
-    line = progress_line(job.config, done, total, detail, verdict.tasks, tokens)
+    spent = (
+        spend_text(verdict.spend, eta.remaining if eta else None, ended=not verdict.alive)
+        if verdict.spend is not None
+        else None
+    )
+    line = progress_line(job.config, done, total, detail, verdict.tasks, tokens, spent)
     entry = CardEntry(card_spec(job, seen.declare), line, rate, figures)
     return Progress(
         done, total, replace(verdict, figures=figures), eta, stalled_since, job.page, entry, count.arrivals,
-        warnings, seen.found.what, loss, crowded, relaunched, notes, notes.sums, unsafe,
+        warnings, seen.found.what, loss, crowded, relaunched, notes, notes.sums, unsafe, spent,
     )  # fmt: skip
 
 
@@ -221,7 +234,7 @@ def _figures(verdict: Verdict, sums: TaskSums) -> tuple[FinalFigures | None, str
     return verdict.figures, None
 
 
-def _unsafe_resume(name: str, before: LaunchSettings | None, verdict: Verdict) -> str | None:
+def _unsafe_resume(name: str, before: LaunchSettings | None, verdict: Verdict) -> Unsafe | None:
     """What a person must know when the job was relaunched with another number of tasks, or another
     output, than the launch whose completions stand: completed ranks are skipped while their input
     slices changed, and some input is generated twice, some never."""
@@ -229,17 +242,41 @@ def _unsafe_resume(name: str, before: LaunchSettings | None, verdict: Verdict) -
     started = verdict.tasks is not None and verdict.tasks.done > 0
     if before is None or now is None or not started or not verdict.alive:
         return None
+    advice = (
+        "cancel the new launch before more ranks complete with the wrong slices, then relaunch with the first "
+        "launch's number of tasks and output"
+    )
     if now.world_size != before.world_size:
-        return (
+        return Unsafe(
             f"{name} was relaunched with {now.world_size} tasks instead of {before.world_size}: completed ranks "
-            f"are skipped while their input slices changed; cancel it and relaunch with {before.world_size} tasks"
+            f"are skipped while their input slices changed; cancel it and relaunch with {before.world_size} tasks",
+            advice,
         )
     if now.output != before.output:
-        return (
+        return Unsafe(
             f"{name} was relaunched writing to {now.output} instead of {before.output}: its completed ranks' "
-            f"output stays behind; cancel it and relaunch writing to {before.output}"
+            f"output stays behind; cancel it and relaunch writing to {before.output}",
+            advice,
         )
     return None
+
+
+def _two_launches(name: str, verdict: Verdict) -> Unsafe | None:
+    """Jobs of an earlier launch still queued or running beside the current one: datatrove's docs warn
+    that they read the new launch's ranks_to_run.json, and run ranks that are not theirs."""
+    stale = verdict.stale
+    if not stale or not verdict.alive:
+        return None
+    jobs = "a Job" if len(stale) == 1 else f"{len(stale)} Jobs"
+    shown = ", ".join(stale[:3]) + (", …" if len(stale) > 3 else "")
+    return Unsafe(
+        f"{name} has {jobs} of an earlier launch still queued or running beside the current launch ({shown}): "
+        "they read the new launch's ranks_to_run.json and may run ranks that are not theirs",
+        "cancel the earlier launch's Jobs (`hf jobs cancel ID` for each: "
+        + ", ".join(stale)
+        + "); ranks they "
+        "completed stay completed, the current launch runs the rest",
+    )
 
 
 def _detail(
@@ -249,7 +286,7 @@ def _detail(
     eta: Eta | None,
     stalled_since: datetime | None,
     loss: Loss | None,
-    unsafe: str | None,
+    unsafe: Unsafe | None,
 ) -> str:
     """The text after the bar, by the job's state: complete, stopped, queued, relaunched unsafely,
     shards lost, stalled, or on its way."""
@@ -260,7 +297,7 @@ def _detail(
     if verdict.pending is not None:
         return describe_queue(verdict.pending, done > 0)
     if unsafe is not None:
-        return f"⚠️ {unsafe}"
+        return f"⚠️ {unsafe.what}"
     if loss is not None:
         return f"⚠️ {describe_loss(loss)}"
     if stalled_since is not None and done < total:

@@ -38,10 +38,12 @@ def defined(name: str) -> re.Pattern[str]:
 
 
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    """The schema a value is checked against: through `$ref`, and the mapping (or single) branch of an
-    `if`/`else` (ssh: local or settings; one job id or a list)."""
+    """The schema a value is checked against: through `$ref`, the mapping (or single) branch of an
+    `if`/`else` (ssh: local or settings; one job id or a list), and a list's items (hf_jobs' ids)."""
     while "pattern" not in node and "properties" not in node:
-        if "$ref" in node:
+        if "items" in node:
+            node = node["items"]
+        elif "$ref" in node:
             node = schema()["$defs"][node["$ref"].removeprefix("#/$defs/")]
         elif "else" in node:
             node = node["else"]

@@ -16,10 +16,10 @@ from progress_card.redaction import Redactor
 from progress_card.report import Report
 from progress_card.telling import Audience, GitHubRepository, Notifier
 from tests.cluster import LoopbackCluster
-from tests.datatrove_folder import executor_json, write_logging_folder
+from tests.datatrove_folder import executor_json, output_shards, write_logging_folder
 from tests.ghsim import REPOSITORY, TOKEN, GitHubSim, Receiver
 from tests.hubsim import HubSim
-from tests.support import card, progress_line, said, ssh_settings, update_at, write_manifest, write_shard
+from tests.support import card, progress_line, said, ssh_settings, update_at, write_manifest
 
 pytestmark = pytest.mark.cluster
 
@@ -42,15 +42,14 @@ def job(cluster: LoopbackCluster) -> Iterator[str]:
 
 
 def uploaded(hub: HubSim, shards: int, rows: int = 10) -> None:
-    """Shards of 8 tasks in default/, as datatrove names them, one every few minutes up to now."""
-    now = datetime.now(timezone.utc)
-    for index in range(shards):
-        at = now - timedelta(minutes=5 * (shards - index))
-        write_shard(
-            hub.repo_dir("acme/gen") / "default" / f"{index % 8:05d}_{index // 8:05d}.parquet",
-            rows,
-            at.timestamp(),
-        )
+    """Shards of 8 tasks in default/, one every 5 minutes up to now."""
+    output_shards(
+        hub.repo_dir("acme/gen") / "default",
+        datetime.now(timezone.utc),
+        shards,
+        rows=rows,
+        every=timedelta(minutes=5),
+    )
 
 
 def following(tmp_path: Path, cluster: LoopbackCluster, job: str, logs: Path, total: int = 1000) -> Path:

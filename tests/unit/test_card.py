@@ -18,8 +18,9 @@ from progress_card.card import (
     rate_line,
     render_bar,
     same_news,
+    spend_text,
 )
-from progress_card.model import Eta, FinalFigures, Pending
+from progress_card.model import Eta, FinalFigures, Pending, Spend, SpendUnit
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 LATER = NOW + timedelta(hours=1)
@@ -269,6 +270,24 @@ def test_the_clock_alone_is_not_news() -> None:
     assert not same_news(
         first, patch_card(first, entry("math", line("math", 3_120, 5_000)), NOW).replace("⏱️ 2h", "✅")
     )
+
+
+def test_what_the_compute_costs_reads_so_far_and_in_all_and_its_growth_is_not_news() -> None:
+    dollars = Spend(41.2, 20.0, SpendUnit.USD)
+    assert spend_text(dollars, timedelta(hours=4, minutes=30), ended=False) == "💵 $41 so far, ≈ $131 in all"
+    assert spend_text(dollars, None, ended=False) == "💵 $41 so far"
+    assert spend_text(Spend(4.266, 0, SpendUnit.USD), None, ended=True) == "💵 $4.27 in all"
+    gpus = Spend(1234.4, 64, SpendUnit.GPU_HOURS)
+    assert spend_text(gpus, timedelta(hours=10), ended=False) == "🖥️ 1,234 GPU-hours so far, ≈ 1,874 in all"
+    shown = progress_line(
+        "math", 3_120, 5_000, "⏱️ 2h remaining", spend=spend_text(dollars, None, ended=False)
+    )
+    assert (
+        shown == "**math**: [●●●●●●●●●●●●○○○○○○○○] 62% • 3,120/5,000 docs • 💵 $41 so far<br>⏱️ 2h remaining"
+    )
+    first = patch_card(DATATROVE_CARD, entry("math", shown), NOW)
+    later = patch_card(first, entry("math", shown.replace("$41", "$43")), LATER)
+    assert same_news(first, later)
 
 
 def test_the_rate_line_sits_below_the_config_line_and_is_patched_in_place() -> None:

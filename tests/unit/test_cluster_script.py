@@ -21,12 +21,12 @@ def test_every_value_is_quoted_and_nothing_unvalidated_reaches_the_script() -> N
         in script
     )
     assert "'/data/it'\"'\"'s a $(touch /tmp/pwned) `x`/stats.json'" in script
-    # The accounts are asked only about a job the queue has not been seen running.
-    assert "sacct --noheader --parsable2 --allocations --format=JobID,State --jobs=7 2>&1" in script
-    assert (
-        "--jobs=42 2>&1; printf" in script
-        and "sacct --noheader --parsable2 --allocations --format=JobID,State --jobs=42" not in script
-    )
+    # The accounts are asked about every job: how it ended, and the GPU-hours its tasks used.
+    for job_id in ("42", "7"):
+        assert (
+            "sacct --noheader --parsable2 --allocations --format=JobID,State,ElapsedRaw,AllocTRES "
+            f"--jobs={job_id} 2>/dev/null" in script
+        )
 
 
 def test_the_script_runs_and_its_sections_parse(tmp_path: Path) -> None:

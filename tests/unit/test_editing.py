@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from progress_card.editing import Mark, add_text, mark_file, mark_text, relaunch_text
+from progress_card.editing import Mark, NewLaunch, add_text, mark_file, mark_text, relaunch_text
 from progress_card.errors import MarkingError
 from progress_card.manifest import load_manifest
 from tests.support import ROOT, command
@@ -99,18 +99,18 @@ def test_a_job_removed_or_already_marked_meanwhile_is_refused() -> None:
 
 def test_a_relaunch_undoes_the_marks_and_changes_only_the_id_keeping_its_quotes() -> None:
     marked = mark_text(COMMENTED, [Mark("default", "stopped", WHEN, 630)])
-    assert relaunch_text(marked, "default", ["202"]) == COMMENTED.replace("'101'", "'202'")
+    assert relaunch_text(marked, "default", NewLaunch(("202",))) == COMMENTED.replace("'101'", "'202'")
 
 
 def test_a_relaunch_of_a_flow_entry_without_an_id_adds_one_inside_its_braces() -> None:
     marked = mark_text(COMMENTED, [Mark("math", "failed", WHEN, 3)])
-    assert relaunch_text(marked, "math", ["303"]) == COMMENTED.replace(
+    assert relaunch_text(marked, "math", NewLaunch(("303",))) == COMMENTED.replace(
         "{name: math, config: math, total: 500}", "{name: math, config: math, total: 500, slurm_job_id: 303}"
     )
 
 
 def test_a_relaunch_as_several_arrays_writes_a_list_after_the_last_line() -> None:
-    relaunched = relaunch_text(COMMENTED, "code", ["404", "405"])
+    relaunched = relaunch_text(COMMENTED, "code", NewLaunch(("404", "405")))
     assert relaunched == COMMENTED.replace(
         "      # not a comment: part of the text\n",
         "      # not a comment: part of the text\n    slurm_job_id: [404, 405]\n",
@@ -120,7 +120,7 @@ def test_a_relaunch_as_several_arrays_writes_a_list_after_the_last_line() -> Non
 def test_on_the_example_manifest_a_relaunch_changes_one_line(tmp_path: Path) -> None:
     example = (ROOT / "jobs.yaml").read_text()
     marked = mark_text(example, [Mark("prompts", "stopped", WHEN, 120)])
-    relaunched = relaunch_text(marked, "prompts", ["4242077"])
+    relaunched = relaunch_text(marked, "prompts", NewLaunch(("4242077",)))
     changed = [
         line for line in difflib.ndiff(example.splitlines(), relaunched.splitlines()) if line[:1] in "+-"
     ]
@@ -154,7 +154,7 @@ def test_an_added_job_goes_after_the_last_one_in_its_style() -> None:
     [
         (["relaunch", "nope", "--slurm-job-id", "5"], "no job named 'nope'"),
         (["relaunch", "math", "--slurm-job-id", "12x"], "not a Slurm job id: '12x'"),
-        (["relaunch", "math"], "give the new job's id"),
+        (["relaunch", "math"], "give the new launch: --slurm-job-id ID (Slurm) or --hf-job-id ID"),
         (["add", "--name", "math", "--config", "m2"], "duplicate name (also on line"),
         (["add", "--name", "poems", "--repo", "not a repo"], "repo must be a dataset id such as org/name"),
         (["add", "--name", "po ems"], "name must be a name made of letters"),
@@ -187,3 +187,26 @@ def test_the_commands_edit_the_file_and_say_what_to_commit(tmp_path: Path) -> No
     )
     jobs = {job.name: job for job in load_manifest(path).jobs}
     assert jobs["default"].finished is None and jobs["default"].slurm_job_ids == ("202",)
+
+
+ON_HF_JOBS = """\
+defaults:
+  repo: acme/gen
+  hf_jobs: {namespace: acme}
+jobs:
+  - name: by-name
+    hf_jobs:
+      name: gen
+  - name: by-id
+    hf_jobs: {ids: ["68780d00bbe36d38803f645f"]}   # the first launch
+"""
+
+
+def test_a_relaunch_on_hugging_face_jobs_sets_the_ids_or_only_clears_the_marks() -> None:
+    marked = mark_text(ON_HF_JOBS, [Mark("by-name", "failed", WHEN, 3), Mark("by-id", "failed", WHEN, 3)])
+    new = ("6878aa00bbe36d38803f6460", "6878aa00bbe36d38803f6461")
+    relaunched = relaunch_text(marked, "by-id", NewLaunch(hf_job_ids=new))
+    relaunched = relaunch_text(relaunched, "by-name", NewLaunch())
+    assert relaunched == ON_HF_JOBS.replace('"68780d00bbe36d38803f645f"', f'"{new[0]}", "{new[1]}"')
+    with pytest.raises(MarkingError, match=r"by datatrove's job name .* without --hf-job-id"):
+        relaunch_text(ON_HF_JOBS, "by-name", NewLaunch(hf_job_ids=new))

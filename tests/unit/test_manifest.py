@@ -3,7 +3,7 @@ from textwrap import dedent
 
 import pytest
 
-from progress_card.compute import LOCAL, SshSettings
+from progress_card.compute import LOCAL, HfJobs, SshSettings
 from progress_card.errors import ManifestError
 from progress_card.manifest import Finished, InputDataset, load_manifest
 from progress_card.storage import HubBucket, HubDataset, LocalDataset, Output
@@ -328,3 +328,46 @@ def test_the_repository_example_is_valid() -> None:
     root = Path(__file__).parents[2]
     for example in (root / "jobs.yaml", root / "examples" / "demo" / "jobs.yaml"):
         assert load_manifest(example).jobs
+
+
+def test_a_job_on_hugging_face_jobs_names_its_jobs_and_keeps_its_logging_folder_remote(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        """
+        defaults: {repo: acme/gen, hf_jobs: {namespace: acme}}
+        jobs:
+          - {name: a, hf_jobs: {name: gen}, logging_dir: "hf://buckets/acme/logs/gen"}
+          - {name: b, hf_jobs: {ids: ["68780d00bbe36d38803f645f"], namespace: team}}
+        """,
+    )
+    a, b = load_manifest(path).jobs
+    assert (a.hf_jobs, b.hf_jobs) == (
+        HfJobs(name="gen", namespace="acme"),
+        HfJobs(ids=("68780d00bbe36d38803f645f",), namespace="team"),
+    )
+    assert a.launch == ("datatrove_job_name=gen",) and b.launch == ("68780d00bbe36d38803f645f",)
+    path = write(
+        tmp_path,
+        """
+        defaults: {repo: acme/gen}
+        jobs:
+          - {name: a, hf_jobs: {name: gen, ids: ["68780d00bbe36d38803f645f"]}}
+          - {name: b, hf_jobs: {namespace: acme}}
+          - {name: c, hf_jobs: {name: gen}, slurm_job_id: 5, ssh: local}
+          - {name: d, hf_jobs: {name: gen}, logging_dir: /scratch/logs/gen, ssh: local}
+        """,
+    )
+    assert problems(path) == [
+        "jobs.yaml:3: job \"a\": hf_jobs needs name (datatrove's job_name) or ids (the Jobs' ids), one of them",
+        "jobs.yaml:4: job \"b\": hf_jobs needs name (datatrove's job_name) or ids (the Jobs' ids), one of them",
+        'jobs.yaml:5: job "c": a job runs on Slurm (slurm_job_id) or on Hugging Face Jobs (hf_jobs), not both',
+        'jobs.yaml:6: job "d": a job on Hugging Face Jobs has its logging folder on the Hub or in a cloud bucket '
+        "(hf://..., s3://...), as datatrove requires, not on a cluster",
+    ]
+    path = write(tmp_path, "jobs: [{name: e, repo: acme/gen, hf_jobs: {ids: [68780000000000000000e123]}}]")
+    assert problems(path) == [
+        'jobs.yaml:1: job "e": hf_jobs.ids.0 must be a Job id in quotes (24 hexadecimal digits, as `hf jobs ps` '
+        "shows it; unquoted, YAML may read one as a number), got 6.878e+142",
+    ]

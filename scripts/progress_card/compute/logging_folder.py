@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import StatsFormatError
-from ..model import LaunchSettings, TaskFigures, TaskProgress
+from ..model import LaunchSettings, Tail, TaskFigures, TaskProgress
 from .stats import task_figures
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ TAILS_AT_MOST = 5
 _DATA_FOLDER = re.compile(r"DataFolder\(path='(?P<path>[^']*)', fs=<(?P<fs>[\w.]+) object")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _RANK_FILE = re.compile(r"^(\d+)(?:\.json)?$")
+_JOBS_EXECUTOR_KEYS = ("flavor", "tasks_per_job", "poll_interval", "max_retries")
+"""Settings only datatrove's JobsPipelineExecutor has, among those executor.json records."""
 _FILESYSTEMS = (("HfFileSystem", "hf://"), ("S3FileSystem", "s3://"), ("GCSFileSystem", "gs://"))
 
 
@@ -78,6 +80,10 @@ class Executor:
     limit: int | None
     """The reader's `limit`: documents per task at most (None: all)."""
     fingerprint: str
+    on_hf_jobs: bool = False
+    """Launched by datatrove's JobsPipelineExecutor, on Hugging Face Jobs."""
+    namespace: str | None = None
+    """The namespace its Hugging Face Jobs run in, when the executor names one."""
 
     @property
     def settings(self) -> LaunchSettings | None:
@@ -167,6 +173,8 @@ def read_executor(content: bytes) -> Executor | None:
         input=folder_url(readers[0]["data_folder"]) if readers else None,
         limit=limit,
         fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+        on_hf_jobs=all(key in settings for key in _JOBS_EXECUTOR_KEYS),
+        namespace=str(settings["namespace"]) if isinstance(settings.get("namespace"), str) else None,
     )
 
 
@@ -254,6 +262,22 @@ def read_folder_url(url: str, known: frozenset[int]) -> FolderListing | None:
     return FolderListing(True, completions, files[0], files[1], tuple(stats))
 
 
+def launch_time_url(url: str) -> datetime | None:
+    """When the executor.json of a logging folder at an fsspec URL was last written: datatrove rewrites
+    it at each launch (None when that cannot be told)."""
+    import fsspec
+
+    try:
+        fs, path = fsspec.core.url_to_fs(url.rstrip("/"), skip_instance_cache=True)
+        moment = fs.modified(f"{path}/executor.json")
+    except Exception:  # whatever the backend raises, "cannot tell" is the only safe answer
+        log.debug("cannot tell when %s/executor.json was written", url, exc_info=True)
+        return None
+    if not isinstance(moment, datetime):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
 def read_launch_url(url: str) -> tuple[bytes | None, tuple[str, ...], str | None]:
     """executor.json of a logging folder at an fsspec URL (or a folder on this machine), and the names
     in its slurm_logs/; with why, when the folder could not be read."""
@@ -276,7 +300,7 @@ def read_launch_url(url: str) -> tuple[bytes | None, tuple[str, ...], str | None
     return executor, logs, None
 
 
-def read_tails_url(url: str, ranks: tuple[int, ...]) -> tuple[tuple[int, str], ...]:
+def read_tails_url(url: str, ranks: tuple[int, ...]) -> tuple[Tail, ...]:
     """The last lines of the logs of `ranks` in a logging folder at an fsspec URL (those it can read)."""
     import fsspec
 
@@ -286,10 +310,15 @@ def read_tails_url(url: str, ranks: tuple[int, ...]) -> tuple[tuple[int, str], .
         for rank in ranks[:TAILS_AT_MOST]:
             name = f"{path}/logs/task_{rank:05d}.log"
             if fs.exists(name):
-                tails.append((rank, tail_of(_read(fs, name, 256 * 1024, from_end=True))))
+                tails.append(task_tail(rank, tail_of(_read(fs, name, 256 * 1024, from_end=True))))
     except Exception:  # a missing tail is no reason to fail the job
         log.debug("cannot read the task logs of %s", url, exc_info=True)
     return tuple(tails)
+
+
+def task_tail(rank: int, text: str) -> Tail:
+    """The last lines of a task's log, named as people find it in the logging folder."""
+    return Tail(f"logs/task_{rank:05d}.log", f"rank {rank}", text)
 
 
 def tail_of(content: bytes, lines: int = TAIL_LINES) -> str:

@@ -1,8 +1,10 @@
-"""Has a job finished, and how? stats.json, or every task's completion, means completed; a Slurm job
-that ended, or that the queue showed and no longer does, means it stopped.
+"""Has a job finished, and how? stats.json, or every task's completion, means completed; a scheduler
+that says the job ended (Slurm's queue or accounts, its Hugging Face Jobs) means it completed, failed
+or stopped.
 
-`decide` is the pure rule; `FinishDetector` asks each login node once (over SSH, or on this
-machine for `ssh: local`) and the stats and logging URLs, then applies it.
+`decide` is the pure rule, whatever the scheduler; `FinishDetector` asks each login node once (over
+SSH, or on this machine for `ssh: local`), the Hub once per job followed on Hugging Face Jobs, and
+the stats and logging URLs, then applies it.
 """
 
 from __future__ import annotations
@@ -12,42 +14,24 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from ..errors import SshConfigError, StatsFormatError
-from ..model import NOTHING, RUNNING, JobNotes, Outcome, TaskProgress, Verdict
+from ..model import NOTHING, RUNNING, JobNotes, Outcome, Tail, TaskProgress, Verdict
+from .hf_jobs import JobsFollower
 from .logging_folder import TAILS_AT_MOST, Findings, FolderListing, findings, read_folder_url, read_tails_url
-from .slurm import (
-    Answer,
-    Asked,
-    JobState,
-    Liveness,
-    Login,
-    SshClient,
-    Watched,
-    ask,
-    ask_tails,
-    asks_cluster,
-    on_cluster,
-    unknown,
-)
+from .schedule import JobState, Liveness
+from .slurm import Answer, Asked, Login, SshClient, ask, ask_tails, asks_cluster, on_cluster, unknown
 from .stats import Presence, StatsProbe, final_figures, probe_url
+from .watched import Watched
 
 
-def decide(
-    job_ids: Sequence[str],
-    stats: StatsProbe | None,
-    slurm: JobState | None,
-    tasks: TaskProgress | None = None,
-    seen: bool = True,
-    ended: str | None = None,
-) -> Verdict:
-    """The rule. Only stats.json, every task's completion, or a Slurm job that has clearly ended may
-    finish a job; a job id the queue has never shown (`seen`), and that Slurm's accounts do not know
-    (`ended`), finishes nothing: it is more likely a typo than a job that ended.
+def decide(stats: StatsProbe | None, schedule: JobState | None, tasks: TaskProgress | None = None) -> Verdict:
+    """The rule. Only stats.json, every task's completion, or a scheduler that clearly says the job
+    ended may finish it; a job its scheduler knows nothing of (`schedule.unknown`) finishes nothing:
+    it is more likely a typo than a job that ended.
 
     A job whose tasks have all completed is complete once nothing of it is queued or running, with
-    or without stats.json (datatrove's merge job may never run: its coordinator died, a task
-    needed a relaunch). A job that ended with tasks unfinished names them.
+    or without stats.json (datatrove's merge may never run: its coordinator died, a task needed a
+    relaunch). A job that ended with tasks unfinished names them.
     """
-    who, are = slurm_jobs(job_ids), "are" if len(job_ids) > 1 else "is"
     if stats is not None and stats.presence is Presence.FOUND:
         try:
             figures = final_figures(stats.content) if stats.content is not None else None
@@ -60,67 +44,53 @@ def decide(
     done_reason = f"all {tasks.total if tasks else '?'} tasks completed" + (
         "; stats.json not written" if stats is not None else ""
     )
-    if slurm is None:
+    if schedule is None:
         return Verdict(Outcome.COMPLETED, done_reason) if all_done else RUNNING
-    if slurm.liveness is Liveness.UNKNOWN:
-        return Verdict(warnings=(f"cannot tell whether {who} {are} alive: {slurm.detail}",))
-    if slurm.liveness is Liveness.ALIVE:
-        if slurm.pending is not None and slurm.pending.never_starts:
+    if schedule.liveness is Liveness.UNKNOWN:
+        verb = "are" if schedule.plural else "is"
+        return Verdict(warnings=(f"cannot tell whether {schedule.who} {verb} alive: {schedule.detail}",))
+    if schedule.alive:
+        if schedule.pending is not None and schedule.pending.never_starts:
             warning = (
-                f"{who} will never start: a job it depends on failed ({slurm.pending.reason}); "
+                f"{schedule.who} will never start: a job it depends on failed ({schedule.pending.reason}); "
                 "cancel it, then relaunch"
             )
             return Verdict(warnings=(warning,))
         return RUNNING
     if all_done:
         return Verdict(Outcome.COMPLETED, done_reason)
-    state = slurm.state if slurm.liveness is Liveness.ENDED else ended
-    if slurm.liveness is Liveness.GONE and not seen and state is None:
-        return Verdict(
-            warnings=(
-                f"Slurm does not know {who}: it was never seen queued or running, and Slurm's accounts do not "
-                "say how it ended; a typo in slurm_job_id? nothing is marked finished",
-            )
-        )
-    without = " without stats.json" if stats is not None else ""
-    how = f"{who} ended ({state})" if state is not None else f"{who} {are} no longer in the queue"
+    if schedule.unknown is not None:
+        return Verdict(warnings=(f"{schedule.unknown} nothing is marked finished",))
+    ended = Outcome.FAILED if schedule.failure else Outcome.STOPPED
     unfinished = tasks.unfinished if tasks is not None else ()
     if unfinished:
         assert tasks is not None and tasks.total is not None
         shown = ", ".join(str(rank) for rank in unfinished[:3]) + (", …" if len(unfinished) > 3 else "")
         missing = f"{len(unfinished)} of {tasks.total} tasks unfinished (ranks {shown})"
-        return Verdict(
-            Outcome.STOPPED if state in (None, "COMPLETED") else Outcome.FAILED,
-            f"{missing}; {how}",
-        )
-    if state == "COMPLETED" and stats is not None:
-        # datatrove writes stats.json from a follow-up job that starts when this one ends.
-        return Verdict(warnings=(f"{how}; waiting for stats.json",))
-    if state is None:
-        return Verdict(Outcome.STOPPED, f"{how}{without}")
-    if state == "COMPLETED":
-        return Verdict(Outcome.COMPLETED, how)
-    return Verdict(Outcome.FAILED, f"{how}{without}")
-
-
-def slurm_jobs(job_ids: Sequence[str]) -> str:
-    """`Slurm job 123`, or `Slurm jobs 123 and 124` for a job launched as several arrays."""
-    if len(job_ids) <= 1:
-        return f"Slurm job {''.join(job_ids)}"
-    return f"Slurm jobs {', '.join(job_ids[:-1])} and {job_ids[-1]}"
+        return Verdict(ended, f"{missing}; {schedule.how}")
+    if schedule.completed and stats is not None:
+        # datatrove writes stats.json once every task is done: a follow-up Slurm job, or the coordinator.
+        return Verdict(warnings=(f"{schedule.how}; waiting for stats.json",))
+    if schedule.completed:
+        return Verdict(Outcome.COMPLETED, schedule.how)
+    without = " without stats.json" if stats is not None else ""
+    return Verdict(ended, f"{schedule.how}{without}")
 
 
 class FinishDetector:
-    """Asks each login node once for all its jobs, and each stats or logging URL, then decides; asks
-    again for the logs of the tasks that did not finish, when a job ended without them."""
+    """Asks each login node once for all its jobs, the Hub about each job's Hugging Face Jobs, and each
+    stats or logging URL, then decides; asks again for the logs of what did not finish, when a job
+    ended without it."""
 
     def __init__(
         self,
         ssh: SshClient,
+        hf_jobs: JobsFollower | None = None,
         read_url: Callable[[str], StatsProbe] = probe_url,
         read_folder: Callable[[str, frozenset[int]], FolderListing | None] = read_folder_url,
     ) -> None:
         self._ssh = ssh
+        self._hf_jobs = hf_jobs
         self._read_url = read_url
         self._read_folder = read_folder
 
@@ -151,33 +121,43 @@ class FinishDetector:
         )
         if job.logging_dir is not None and listing is None:
             found = Findings(None, problems=(f"cannot read the logging folder {job.logging_dir} this run",))
-        slurm = answer.slurm or JobState(Liveness.UNKNOWN)
-        alive_now = slurm.liveness in (Liveness.ALIVE, Liveness.ENDED)
-        verdict = decide(
-            job.slurm_job_ids, stats, answer.slurm, found.tasks, question.seen or alive_now, answer.ended
-        )
+        schedule = answer.schedule or self._on_hf_jobs(job)
+        verdict = decide(stats, schedule, found.tasks)
+        if schedule is not None:
+            verdict = replace(
+                verdict,
+                warnings=(*verdict.warnings, *schedule.warnings),
+                started_at=schedule.started_at,
+                pending=schedule.pending,
+                seen=schedule.shown,
+                retrying=schedule.retrying,
+                stale=schedule.stale,
+                spend=schedule.spend,
+            )
         verdict = replace(
             verdict,
             warnings=(*verdict.warnings, *found.problems),
             tasks=found.tasks,
-            started_at=slurm.started_at,
-            pending=slurm.pending,
             settings=found.executor.settings if found.executor is not None else None,
             finished_tasks=found.finished,
-            seen=frozenset(job.slurm_job_ids) if alive_now else frozenset(),
         )
-        unfinished = found.tasks.unfinished if found.tasks is not None else ()
-        if (
-            verdict.outcome in (Outcome.STOPPED, Outcome.FAILED)
-            and unfinished
-            and job.logging_dir is not None
-        ):
-            verdict = replace(verdict, tails=self._tails(job, unfinished[:TAILS_AT_MOST]))
+        if verdict.outcome in (Outcome.STOPPED, Outcome.FAILED):
+            verdict = replace(verdict, tails=self._tails(job, schedule, found.tasks))
         return verdict
 
-    def _tails(self, job: Watched, ranks: tuple[int, ...]) -> tuple[tuple[int, str], ...]:
+    def _on_hf_jobs(self, job: Watched) -> JobState | None:
+        if job.hf_jobs is None or self._hf_jobs is None:
+            return None
+        return self._hf_jobs.state(job.hf_jobs, job.logging_dir)
+
+    def _tails(self, job: Watched, schedule: JobState | None, tasks: TaskProgress | None) -> tuple[Tail, ...]:
+        """The logs of the parts that failed (Hugging Face Jobs), or else of the unfinished tasks."""
+        if schedule is not None and schedule.failed and job.hf_jobs is not None and self._hf_jobs is not None:
+            return self._hf_jobs.tails(job.hf_jobs, schedule.failed)
         folder = job.logging_dir
-        assert folder is not None
+        ranks = tasks.unfinished[:TAILS_AT_MOST] if tasks is not None else ()
+        if folder is None or not ranks:
+            return ()
         if on_cluster(folder) is None:
             return read_tails_url(folder, ranks)
         if job.login is None:

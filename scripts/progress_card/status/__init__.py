@@ -123,11 +123,13 @@ def _row(job: Job, report: JobReport) -> tuple[str, str]:
         ended = f"{format_duration(progress.eta.remaining.total_seconds())} (📅 {format_eta_date(progress.eta.finish_at)})"
     else:
         ended = ""
+    if progress.spent:
+        ended = f"{ended} · {progress.spent}" if ended else progress.spent
     tasks = str(progress.tasks).removeprefix("tasks ") if progress.tasks else ""
     last = format_eta_date(progress.last_shard) if progress.last_shard else ""
     status = f"{state} ({progress.queue})" if progress.queue else state
     if progress.unsafe is not None:
-        status += f" ⚠️ {progress.unsafe}"
+        status += f" ⚠️ {progress.unsafe.what}"
     if progress.loss is not None:
         status += f" ⚠️ {describe_loss(progress.loss)}"
     if progress.crowding is not None:

@@ -12,6 +12,7 @@ count of failed runs.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -204,13 +205,14 @@ def _body(report: JobReport, now: Situation, run_url: str | None, redact: Callab
         f"What to do: {advice.rstrip('.')}. This issue is closed by itself once the situation is over "
         "(new shards, the count back, a completion).",
     ]
-    for rank, tail in progress.verdict.tails if progress is not None else ():
+    for tail in progress.verdict.tails if progress is not None else ():
         lines += [
             "",
-            f"<details><summary>The last lines of <code>logs/task_{rank:05d}.log</code> (rank {rank})</summary>",
+            f"<details><summary>The last lines of <code>{html.escape(tail.log)}</code> "
+            f"({html.escape(tail.about)})</summary>",
             "",
             FENCE + "text",
-            redact(tail).replace(FENCE, "` ` `"),
+            redact(tail.text).replace(FENCE, "` ` `"),
             FENCE,
             "</details>",
         ]
@@ -235,6 +237,8 @@ def _message(happened: str, now: Situation | None, report: JobReport) -> tuple[s
             body.append(f"{format_count(figures.completion_tokens)} completion tokens")
         if figures.prompt_tokens:
             body.append(f"{format_count(figures.prompt_tokens)} prompt tokens")
+    if happened == "completed" and progress.spent:
+        body.append(progress.spent)
     if progress.outcome is not None and progress.outcome is not Outcome.COMPLETED:
         body.append(progress.reason)
     body.append(progress.dataset)

@@ -26,7 +26,8 @@ class Kind(str, Enum):
     FAILING = "failing"
     """The update itself keeps failing (a repo that cannot be read, a total that cannot be worked out)."""
     UNSAFE = "unsafe"
-    """Relaunched with another number of tasks or another output than the launch whose ranks completed."""
+    """Relaunched with another number of tasks or another output than the launch whose ranks completed,
+    or with Jobs of an earlier launch still live beside the current one."""
     LOST = "lost"
     """Shards counted before are gone (a relaunch's overwrite, a deletion), and the count with them."""
     CROWDED = "crowded"
@@ -65,12 +66,7 @@ def situation(report: JobReport, failures: int) -> Situation | None:
             )
         return Situation(kind, f"⚠️ {name}: stopped at {progress.percent}% ({why})", advice=advice)
     if progress.unsafe is not None:
-        return Situation(
-            Kind.UNSAFE,
-            f"⚠️ {progress.unsafe}",
-            advice="cancel the new launch before more ranks complete with the wrong slices, then relaunch with "
-            "the first launch's number of tasks and output",
-        )
+        return Situation(Kind.UNSAFE, f"⚠️ {progress.unsafe.what}", advice=progress.unsafe.advice)
     if progress.loss is not None:
         advice = (
             "If the shards were removed on purpose (a relaunch whose writer overwrites its folder), record "
@@ -115,5 +111,5 @@ def resolution(before: Kind, since: datetime | None, report: JobReport) -> str:
     if before is Kind.CROWDED:
         return f"resolved: {name}'s folders are clear of the Hub's limits"
     if before is Kind.UNSAFE:
-        return f"resolved: {name} runs with its first launch's settings again"
+        return f"resolved: {name} runs as one launch, with its first launch's settings, again"
     return f"resolved: {name} is running again"

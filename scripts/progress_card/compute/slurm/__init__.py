@@ -1,9 +1,9 @@
-"""Slurm: the login node (over SSH, or this machine), the questions script asked there, and `squeue`'s
-answer read as a job's state."""
+"""Slurm: the login node (over SSH, or this machine), the questions script asked there, and what
+`squeue` and `sacct` answer, read as a job's state."""
 
 from .login import LOCAL, LocalLogin, Login
-from .script import Answer, Asked, Watched, ask, ask_launch, ask_tails, asks_cluster, on_cluster, unknown
-from .squeue import JobState, Liveness, valid_job_id
+from .script import Answer, Asked, ask, ask_launch, ask_tails, asks_cluster, on_cluster, unknown
+from .squeue import valid_job_id
 from .ssh import DEFAULT_KEY_ENV, SshClient, SshSettings
 
 __all__ = [
@@ -11,13 +11,10 @@ __all__ = [
     "LOCAL",
     "Answer",
     "Asked",
-    "JobState",
-    "Liveness",
     "LocalLogin",
     "Login",
     "SshClient",
     "SshSettings",
-    "Watched",
     "ask",
     "ask_launch",
     "ask_tails",

@@ -1,7 +1,7 @@
 """The questions asked of a login node: one small shell script per host, whatever the number of jobs.
 
-The script asks, for each job: squeue about all its Slurm arrays at once, and sacct about a job
-the queue has not been seen running (how did it end, if Slurm keeps accounts); whether its stats
+The script asks, for each job: squeue about all its Slurm arrays at once, and sacct (how did they
+end, and what GPUs did they hold, where Slurm keeps accounts); whether its stats
 path exists, and its content; in its datatrove logging folder, which ranks completed,
 executor.json, ranks_to_run.json, and the stats files of the tasks not summed before. A second,
 rarer script brings back the last lines of the logs of tasks that did not finish. Every value in
@@ -17,8 +17,8 @@ import secrets
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
+from ...model import Tail
 from ..logging_folder import (
     EXECUTOR_SIZE_LIMIT,
     RANKS_SIZE_LIMIT,
@@ -26,10 +26,23 @@ from ..logging_folder import (
     TASK_STATS_SIZE_LIMIT,
     FolderListing,
     StatsFile,
+    task_tail,
 )
+from ..schedule import JobState, Liveness
 from ..stats import STATS_SIZE_LIMIT, Presence, StatsProbe
+from ..watched import Watched
 from .login import UNREACHED, Login
-from .squeue import JobState, Liveness, parse_sacct, parse_squeue, sacct_argv, squeue_argv
+from .squeue import (
+    Accounts,
+    InQueue,
+    QueueState,
+    job_state,
+    parse_sacct,
+    parse_squeue,
+    sacct_argv,
+    slurm_jobs,
+    squeue_argv,
+)
 from .ssh import SshClient
 
 _LAUNCH_FILES = (
@@ -37,21 +50,6 @@ _LAUNCH_FILES = (
     ("ranks", "ranks_to_run.json", RANKS_SIZE_LIMIT),
 )
 """The logging folder's files read whole: (section kind, file name, size limit)."""
-
-
-class Watched(Protocol):
-    """What a job says about where to look: a manifest job is one."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def slurm_job_ids(self) -> tuple[str, ...]: ...
-    @property
-    def stats_path(self) -> str | None: ...
-    @property
-    def logging_dir(self) -> str | None: ...
-    @property
-    def login(self) -> Login | None: ...
 
 
 def on_cluster(path: str | None) -> str | None:
@@ -71,17 +69,16 @@ class Asked:
     known: frozenset[int] = frozenset()
     """The ranks whose stats were summed before: their files are not sent again."""
     seen: bool = True
-    """The queue has shown the job queued or running: no need to ask Slurm's accounts about it."""
+    """An earlier run saw the job queued or running: when the queue no longer shows it, it ended."""
 
 
 @dataclass(frozen=True)
 class Answer:
-    slurm: JobState | None = None
+    schedule: JobState | None = None
+    """What Slurm says of the job (None: the job names no Slurm job)."""
     stats: StatsProbe | None = None
     folder: FolderListing | None = None
     """What the logging folder holds; None when it was not asked about or did not come back whole."""
-    ended: str | None = None
-    """How Slurm's accounts say the job ended (COMPLETED, FAILED...), when asked and it answers."""
 
 
 def ask(login: Login, ssh: SshClient, asked: Sequence[Asked]) -> dict[str, Answer]:
@@ -94,12 +91,12 @@ def ask(login: Login, ssh: SshClient, asked: Sequence[Asked]) -> dict[str, Answe
         return {question.job.name: unknown(question.job, reason) for question in asked}
     sections = parse_sections(result.stdout, nonce)
     return {
-        question.job.name: _answer(question.job, index, sections, result.exit_code)
+        question.job.name: _answer(question, index, sections, result.exit_code)
         for index, question in enumerate(asked)
     }
 
 
-def ask_tails(login: Login, ssh: SshClient, folder: str, ranks: Sequence[int]) -> tuple[tuple[int, str], ...]:
+def ask_tails(login: Login, ssh: SshClient, folder: str, ranks: Sequence[int]) -> tuple[Tail, ...]:
     """The last lines of the task logs of `ranks` in the logging folder on the cluster (those there)."""
     nonce = secrets.token_hex(8)
     mark = f"@@{nonce}"
@@ -118,7 +115,7 @@ def ask_tails(login: Login, ssh: SshClient, folder: str, ranks: Sequence[int]) -
     for rank in ranks:
         content = _decoded(sections.get(("tail", rank)))
         if content is not None:
-            tails.append((rank, content.decode("utf-8", "replace").rstrip("\n")))
+            tails.append(task_tail(rank, content.decode("utf-8", "replace").rstrip("\n")))
     return tuple(tails)
 
 
@@ -132,9 +129,8 @@ def build_script(asked: Sequence[Asked], nonce: str) -> str:
         if job.slurm_job_ids:
             command = shlex.join(squeue_argv(job.slurm_job_ids))
             lines.append(f"{command} 2>&1; printf '\\n{mark} squeue {index} %s\\n' \"$?\"")
-            if not question.seen:
-                command = shlex.join(sacct_argv(job.slurm_job_ids))
-                lines.append(f"{command} 2>&1; printf '\\n{mark} sacct {index} %s\\n' \"$?\"")
+            command = shlex.join(sacct_argv(job.slurm_job_ids))
+            lines.append(f"{command} 2>/dev/null; printf '\\n{mark} sacct {index} %s\\n' \"$?\"")
         if stats_path is not None:
             path = shlex.quote(_absolute(stats_path))
             lines.append(
@@ -194,29 +190,33 @@ def parse_sections(stdout: bytes, nonce: str) -> dict[tuple[str, int], tuple[str
 
 
 def _answer(
-    job: Watched, index: int, sections: dict[tuple[str, int], tuple[str, str]], exit_code: int
+    question: Asked, index: int, sections: dict[tuple[str, int], tuple[str, str]], exit_code: int
 ) -> Answer:
+    job = question.job
     cut_short = f"the questions script stopped early (exit {exit_code})"
     stats_path = on_cluster(job.stats_path)
-    slurm = None
+    schedule = None
     if job.slurm_job_ids:
         section = sections.get(("squeue", index))
         if section is None:
-            slurm = JobState(Liveness.UNKNOWN, detail=cut_short)
+            queue = QueueState(InQueue.UNKNOWN, detail=cut_short)
         elif not section[0].isdigit():
-            slurm = JobState(Liveness.UNKNOWN, detail=f"unexpected squeue status {section[0]!r}")
+            queue = QueueState(InQueue.UNKNOWN, detail=f"unexpected squeue status {section[0]!r}")
         else:
-            slurm = parse_squeue(job.slurm_job_ids, int(section[0]), section[1])
+            queue = parse_squeue(job.slurm_job_ids, int(section[0]), section[1])
+        accounts = sections.get(("sacct", index))
+        said = (
+            parse_sacct(job.slurm_job_ids, accounts[1])
+            if accounts is not None and accounts[0] == "0"
+            else Accounts()
+        )
+        schedule = job_state(job.slurm_job_ids, queue, said, question.seen)
     stats = None
     if stats_path is not None:
         section = sections.get(("stats", index))
         stats = _stats(stats_path, section) if section else StatsProbe(Presence.UNKNOWN, detail=cut_short)
     folder = _folder(sections, index) if on_cluster(job.logging_dir) is not None else None
-    accounts = sections.get(("sacct", index))
-    ended = (
-        parse_sacct(job.slurm_job_ids, accounts[1]) if accounts is not None and accounts[0] == "0" else None
-    )
-    return Answer(slurm, stats, folder, ended)
+    return Answer(schedule, stats, folder)
 
 
 def _stats(path: str, section: tuple[str, str]) -> StatsProbe:
@@ -277,7 +277,9 @@ def _decoded(section: tuple[str, str] | None) -> bytes | None:
 def unknown(job: Watched, reason: str) -> Answer:
     """The answer when the cluster could not be asked: nothing known, and why."""
     return Answer(
-        JobState(Liveness.UNKNOWN, detail=reason) if job.slurm_job_ids else None,
+        JobState(Liveness.UNKNOWN, slurm_jobs(job.slurm_job_ids), len(job.slurm_job_ids) > 1, detail=reason)
+        if job.slurm_job_ids
+        else None,
         StatsProbe(Presence.UNKNOWN, detail=reason) if on_cluster(job.stats_path) is not None else None,
     )
 
