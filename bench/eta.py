@@ -15,12 +15,19 @@ tests/scenarios.py: many tasks uploading chunks in waves).
 A second table puts the docs/h the card shows (told) against the true current pace, and the stall
 verdicts. The first table's first five rows are the original acceptance table.
 
+A third follows one job through a silence, as the hourly updater sees it (tests/lifetime.py): 32
+tasks, 200-document chunks every 40 minutes or so, 192,000 documents, every task stuck for 6 hours
+half-way. Each row is an hourly run around the silence: what the card says after the bar, its rate
+line, whether the run pushed, and how far off the ETA is (until the job resumes, from its end had the
+silence not come, which no estimate can foresee; after, from its real end).
+
     python bench/eta.py
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,9 +37,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 from progress_card.estimate import Estimate, estimate, simple_eta  # noqa: E402
 from progress_card.formatting import format_duration  # noqa: E402
 from progress_card.model import UNKNOWN_LAUNCH  # noqa: E402
-from tests.scenarios import NOW, Scenario, all_scenarios  # noqa: E402
+from tests.lifetime import START, STUCK_AT, Hour, hour_by_hour, hourly_runs, stuck_for  # noqa: E402
+from tests.scenarios import NOW, Scenario, all_scenarios, finished_at, simulate  # noqa: E402
 
 MONITOR_AGE = timedelta(hours=1)
+SILENCE = timedelta(hours=6)
 TARGETS = (
     "Targets: ETA after two waves ±20 %, after an hour ±12 %, steady state ±10 %, rounds ±15 %, "
     "after the first wave alone none or ±25 %; docs/h ±25 % whenever shown; no false stall between "
@@ -104,6 +113,44 @@ def main() -> None:
         )
     print()
     print(TARGETS)
+    print()
+    silence_table()
+
+
+def silence_table() -> None:
+    """The card through the silence, hour by hour, and the ETA's error over the job's whole life."""
+    hours = hour_by_hour(stuck_for(SILENCE), START, hourly_runs(SILENCE))
+    unstuck = replace(stuck_for(SILENCE), relaunch=None)
+    unstuck_end = finished_at(simulate(unstuck, START), unstuck.total)
+    stuck, resumed = START + STUCK_AT, START + STUCK_AT + SILENCE
+    errors = []
+    print("| run | into the silence | the card after the bar | rate line | pushed | ETA off |")
+    print("|---|---|---|---|---|---|")
+    for hour in hours:
+        truth = (unstuck_end - hour.at) if hour.at < resumed else hour.truth
+        off = ""
+        if hour.eta is not None and truth is not None:
+            errors.append(abs(hour.eta.remaining - truth) / truth)
+            off = f"{errors[-1]:.0%}"
+        if stuck - timedelta(hours=2) <= hour.at <= resumed + timedelta(hours=2):
+            into = format_duration((hour.at - stuck).total_seconds()) if stuck <= hour.at <= resumed else ""
+            print(
+                f"| {format_duration((hour.at - START).total_seconds())} | {into} | {hour.detail} "
+                f"| {hour.rate or 'none'} | {'yes' if hour.pushed else 'no'} | {off} |"
+            )
+    ordered = sorted(errors)
+    quiet = [hour for hour in hours if stuck <= hour.at <= resumed]
+    print()
+    print(
+        f"ETA while the job uploaded ({len(errors)} runs): {ordered[len(ordered) // 2]:.0%} off (median), "
+        f"{ordered[-1]:.0%} (worst). Pushes: {sum(hour.pushed for hour in hours)} of {len(hours)} runs, "
+        f"{sum(hour.pushed for hour in quiet)} of {len(quiet)} in the silence. Completed: {_completed(hours)}."
+    )
+
+
+def _completed(hours: list[Hour]) -> str:
+    last = hours[-1]
+    return f"{last.detail}, {last.rate}" if last.rate else last.detail
 
 
 if __name__ == "__main__":

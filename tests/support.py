@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from textwrap import dedent
 from typing import Any
@@ -22,7 +22,7 @@ from progress_card.card import progress_line as line_of
 from progress_card.cli import main, services
 from progress_card.compute import SshClient
 from progress_card.manifest import Job, load_manifest
-from progress_card.model import RUNNING, Arrival, Eta, Verdict
+from progress_card.model import RUNNING, Arrival, Eta, Silence, Verdict
 from progress_card.options import Options
 from progress_card.plan import Plan
 from progress_card.progress import Progress, card_spec
@@ -115,7 +115,8 @@ def progress_of(
     job = Job(config, HubDataset("acme/gen"), config=config, total=total)
     line = line_of(config, done, total, describe_progress(done, total, eta), verdict.tasks)
     entry = CardEntry(card_spec(job, (f"{config}/**/*.parquet",)), line, None, verdict.figures)
-    return Progress(done, total, verdict, eta, stalled_since, job.page, entry, history)
+    silence = Silence(stalled_since, timedelta(minutes=10), True, stalled=True) if stalled_since else None
+    return Progress(done, total, verdict, eta, silence, job.page, entry, history)
 
 
 def ssh_settings(cluster: LoopbackCluster, **extra: object) -> str:

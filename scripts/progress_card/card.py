@@ -39,23 +39,20 @@ from .formatting import (
     percent,
     sparkline,
 )
-from .model import Eta, FinalFigures, Loss, Pending, Spend, SpendUnit, TaskProgress
+from .model import Eta, FinalFigures, Loss, Pending, Silence, Spend, SpendUnit, TaskProgress
 
 SECTION_HEADER = "## 🔄 Generation Progress"
 STATS_PENDING = "Generation in progress. Final statistics will be available upon completion."
 """datatrove's placeholder for the final figures, which a completed job's table replaces."""
 BAR_WIDTH = 20
+COMPLETE = "✅ Complete"
+"""The words after the bar of a complete job (datatrove's)."""
 _HEADER_LINE = re.compile(r"^## 🔄 Generation Progress[ \t]*\r?$", re.MULTILINE)
 _NEXT_SECTION = re.compile(r"^#{1,2} ", re.MULTILINE)
 _TIMESTAMP_LINE = re.compile(r"^\*Last updated:[^\r\n]*", re.MULTILINE)
 _STAMP_VALUE = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC")
-# The clock-dependent tail of a progress line: "⏱️ 2h 15m remaining • 📅 Nov 27 2026, 18:30 UTC".
-_REMAINING = re.compile(r"⏱️ [^\r\n<]* remaining • 📅 [^\r\n<]*UTC")
-# The rate line starts with an invisible marker; its chart of the last day moves with the clock.
+# The rate line starts with an invisible marker, so that it can be found, replaced and taken out.
 _RATE_MARK = "<!-- progress-card:rate {config} -->"
-_CHART = re.compile(r"(?<= • last 24 h: )[▁▂▃▄▅▆▇█]+")
-# What the compute has used grows with the clock too: "💵 $41 so far, ≈ $130 in all".
-_SPEND = re.compile(r"(?:💵|🖥️) [^•<\r\n]*")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
@@ -85,7 +82,7 @@ def describe_progress(done: int, total: int, eta: Eta | None, tasks: TaskProgres
     if shown >= total > 0:
         if tasks is not None and not tasks.complete:
             return f"⏱️ waiting for the last tasks ({tasks.done}/{tasks.total if tasks.total is not None else '?'} done)"
-        return "✅ Complete"
+        return COMPLETE
     if shown == 0:
         return "⏱️ waiting for first shard upload..."
     if eta is None:
@@ -105,6 +102,14 @@ def describe_loss(loss: Loss) -> str:
 def describe_stall(since: datetime) -> str:
     """The text after the bar of a job that is alive but has uploaded nothing for much longer than usual."""
     return f"⚠️ no new shards since {format_eta_date(since)}"
+
+
+def describe_late(silence: Silence, now: datetime) -> str:
+    """The text after the bar of a job that is alive and has uploaded nothing for longer than usual, not
+    yet long enough for a stall: what is known, rather than an ETA the silence inflates."""
+    usual = format_duration(silence.usual.total_seconds())
+    beat = f"each task usually uploads every {usual}" if silence.per_task else f"usually every {usual}"
+    return f"⏱️ no new shards for {format_duration((now - silence.since).total_seconds())} ({beat})"
 
 
 def queue_text(pending: Pending, uploaded: bool) -> str:
@@ -127,6 +132,12 @@ def describe_queue(pending: Pending, uploaded: bool) -> str:
 def rate_line(config: str, rate_per_hour: float, hourly: Sequence[int]) -> str:
     """The line below the config's progress line: the current rate and a chart of the last day."""
     return f"{_RATE_MARK.format(config=config)}≈ {format_count(round(rate_per_hour))} docs/h • last 24 h: {sparkline(hourly)}"
+
+
+def average_rate_line(config: str, rate_per_hour: float, span: timedelta) -> str:
+    """The rate line of a completed job: its average rate over its whole life, and that it is one."""
+    over = format_duration(span.total_seconds())
+    return f"{_RATE_MARK.format(config=config)}≈ {format_count(round(rate_per_hour))} docs/h on average over {over} of uploads"
 
 
 def describe_stop(done: int, total: int, reason: str) -> str:
@@ -220,21 +231,6 @@ def last_updated(text: str) -> datetime | None:
     return datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
 
 
-def same_news(before: str, after: str) -> bool:
-    """True when the two cards differ at most in what time alone changes: the time left, the expected
-    end and the timestamp. Counts, bars and statuses are news; the clock ticking is not."""
-    return _without_clock(before) == _without_clock(after)
-
-
-def _without_clock(text: str) -> str:
-    text = _SPEND.sub("", _CHART.sub("", _REMAINING.sub("⏱️", text)))
-    section = _section(text)
-    if section is None:
-        return text
-    start, end = section
-    return text[:start] + _TIMESTAMP_LINE.sub("", text[start:end]) + text[end:]
-
-
 def _section(text: str) -> tuple[int, int] | None:
     """Where the progress section's body starts and ends."""
     header = _HEADER_LINE.search(text)
@@ -257,15 +253,18 @@ def patch_card(text: str, entry: CardEntry, now: datetime) -> str:
         text = _append_section(text, entry.lines, now)
     else:
         start, end = section
-        patched = _patch_section(text[start:end], config, entry.line, now)
-        if entry.rate is not None:
-            patched = _put_rate_line(patched, config, entry.rate)
+        patched = _put_rate_line(_patch_section(text[start:end], config, entry.line, now), config, entry.rate)
         text = text[:start] + patched + text[end:]
     return patch_final_figures(text, config, entry.figures) if entry.figures else text
 
 
-def _put_rate_line(section: str, config: str, rate: str) -> str:
-    existing = re.compile(rf"^{re.escape(_RATE_MARK.format(config=config))}[^\r\n]*", re.MULTILINE)
+def _put_rate_line(section: str, config: str, rate: str | None) -> str:
+    """The config's rate line replaced, put in below its progress line, or (`rate` None) taken out with
+    the blank line before it."""
+    mark = re.escape(_RATE_MARK.format(config=config))
+    if rate is None:
+        return re.sub(rf"(?:\r?\n)*^{mark}[^\r\n]*", "", section, count=1, flags=re.MULTILINE)
+    existing = re.compile(rf"^{mark}[^\r\n]*", re.MULTILINE)
     if existing.search(section):
         return existing.sub(lambda _: rate, section, count=1)
     anchor = _config_line(config).search(section)
@@ -383,7 +382,8 @@ class CardEntry:
     line: str
     """The progress line: `**config**: [bar] P% • done/total docs<br>detail`."""
     rate: str | None = None
-    """The line below it, with the rate and a chart of the last day (None: left as it is)."""
+    """The line below it: the rate and a chart of the last day, or a completed job's average rate; None
+    when there is no honest rate to show (a card that has one loses it)."""
     figures: FinalFigures | None = None
     """The final figures of a completed job, shown below the line or in datatrove's stats section."""
 

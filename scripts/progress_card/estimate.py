@@ -13,6 +13,12 @@ chunk, there is no estimate and no stall verdict rather than a wrong one. What t
 says of the launch (the number of tasks, how many run at once, the ranks a relaunch runs) decides
 whether every task is uploading and what each still has to write.
 
+A silence is judged against that rhythm too. Once nothing has come for two beats (and 20 minutes),
+no task is uploading at its pace: the job is late, and there is no rate and no ETA to show, rather
+than a rate that tasks dropping out of it shrink and an ETA that a few idle minutes multiply. After
+three beats (and an hour) it is a stall. For the first two beats, the tasks counted as uploading are
+those that were at the last upload, so a quiet spell that short moves nothing.
+
 Shards whose names give no ranks are one stream, and the rate is measured over a recent window of
 the current stretch of uploads:
 
@@ -33,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 
-from .model import UNKNOWN_LAUNCH, Arrival, Eta, Launch
+from .model import UNKNOWN_LAUNCH, Arrival, Eta, Launch, Silence
 
 WINDOW = timedelta(hours=3)
 """How far back the rate is measured, at most (unless more shards are needed)."""
@@ -45,6 +51,10 @@ GAP_FACTOR = 4
 STALL_FACTOR = 3
 """No shard for this many typical gaps (and an hour) while the job is alive: a stall."""
 MIN_PAUSE = timedelta(hours=1)
+LATE_FACTOR = 2
+"""No shard for this many typical gaps (and MIN_LATE): late. Twice a chunk time is when a task stops
+counting as uploading (RUNNING_FACTOR), so this is when none of them does."""
+MIN_LATE = timedelta(minutes=20)
 CHART_HOURS = 24
 MIN_CHUNK_TIME = timedelta(seconds=1)
 """A task's chunks closer than this were written at once (a burst, a replay): they give no pace."""
@@ -52,6 +62,10 @@ MIN_WINDOW = timedelta(minutes=5)
 """A single stream's rate needs its shards spread over at least this long."""
 RUNNING_FACTOR = 2.0
 """A task counts as uploading while its last chunk is under this many of its chunk times old."""
+WAVE_FACTOR = 1.5
+"""Every task uploaded its first chunk within this many chunk times: one wave, no task waiting for a
+slot. A chunk time and a half, because tasks resuming after a pause upload the chunks they were in the
+middle of, anywhere within one chunk time."""
 NAMED_SHARE = 0.9
 """Follow tasks when at least this share of the shards name their rank."""
 _TASK_FILE = re.compile(r"(?:^|/)(?:\d{3}_)?(\d{5})_\d+\.parquet$")
@@ -60,14 +74,19 @@ _TASK_FILE = re.compile(r"(?:^|/)(?:\d{3}_)?(\d{5})_\d+\.parquet$")
 @dataclass(frozen=True)
 class Estimate:
     rate_per_hour: float | None
-    """Documents per hour now; None until there is an honest measure of it, and while stalled."""
+    """Documents per hour now; None until there is an honest measure of it, and while late or stalled."""
     eta: Eta | None
-    stalled_since: datetime | None
-    """The last upload, when nothing has come since for much longer than usual."""
+    silence: Silence | None
+    """Nothing has come for longer than usual (late), or for much longer (stalled)."""
     quiet_for: timedelta | None
     """How long without a new shard is a stall for this job; None until its rhythm is known."""
     hourly: tuple[int, ...]
     """Documents committed in each of the last CHART_HOURS hours, oldest first."""
+
+    @property
+    def stalled_since(self) -> datetime | None:
+        """The last upload, when the silence since is a stall."""
+        return self.silence.since if self.silence is not None and self.silence.stalled else None
 
 
 def estimate(
@@ -78,19 +97,23 @@ def estimate(
     alive: bool = True,
     launch: Launch = UNKNOWN_LAUNCH,
 ) -> Estimate:
-    """How fast the job goes now, when it should end, and whether it has stalled."""
+    """How fast the job goes now, when it should end, and whether it is late or has stalled."""
     hourly = documents_per_hour(arrivals, now)
     if not arrivals:
         return Estimate(None, None, None, None, hourly)
     last = arrivals[-1].at
-    beat = _rhythm(arrivals, launch.started_at)
+    named = _tasks(arrivals)
+    beat = _rhythm(arrivals, named, launch.started_at)
     quiet = _quiet_for(beat) if beat is not None else None
-    if alive and quiet is not None and now - last > quiet:
-        return Estimate(None, None, last, quiet, hourly)  # nothing is being produced: no rate to show
+    silence = _silence(last, now, beat, named is not None) if alive and beat is not None else None
+    if silence is not None:
+        return Estimate(
+            None, None, silence, quiet, hourly
+        )  # nothing comes at the usual pace: no rate to show
     stretches = _stretches(arrivals, beat)
     tasks = _tasks(stretches[-1])
     if tasks is not None:
-        rate, eta = _parallel(tasks, _written(arrivals), done, total, now, launch)
+        rate, eta = _parallel(tasks, _written(arrivals), done, total, now, last, launch)
         return Estimate(rate, eta if done < total else None, None, quiet, hourly)
     # The latest stretch, or (when uploads just resumed) the last one long enough to measure.
     single = next((rate for earlier in reversed(stretches) if (rate := _rate(earlier))), None)
@@ -101,6 +124,27 @@ def estimate(
         finish_at = last + timedelta(hours=(total - done) / single)
         eta = Eta(max(finish_at - now, timedelta(0)), max(finish_at, now))
     return Estimate(single, eta, None, quiet, hourly)
+
+
+def _silence(last: datetime, now: datetime, beat: timedelta, per_task: bool) -> Silence | None:
+    """The silence since the last upload, once it is longer than the beat allows: late, then stalled."""
+    quiet = now - last
+    if quiet > _quiet_for(beat):
+        return Silence(last, beat, per_task, stalled=True)
+    if quiet > max(LATE_FACTOR * beat, MIN_LATE):
+        return Silence(last, beat, per_task, stalled=False)
+    return None
+
+
+def average_rate(arrivals: Sequence[Arrival]) -> tuple[float, timedelta] | None:
+    """Documents per hour over the job's whole life, and that span: the documents after the first shard
+    over the time from the first shard to the last. None when there is no such span to measure."""
+    if len(arrivals) < MIN_SHARDS:
+        return None
+    span = arrivals[-1].at - arrivals[0].at
+    if span < MIN_WINDOW:
+        return None
+    return sum(arrival.rows for arrival in arrivals[1:]) / (span / timedelta(hours=1)), span
 
 
 def rank_of(path: str) -> int | None:
@@ -153,20 +197,30 @@ def _first_chunk(tasks: dict[int, _Task], started_at: datetime | None) -> timede
 
 
 def _parallel(
-    tasks: dict[int, _Task], written: dict[int, int], done: int, total: int, now: datetime, launch: Launch
+    tasks: dict[int, _Task],
+    written: dict[int, int],
+    done: int,
+    total: int,
+    now: datetime,
+    last: datetime,
+    launch: Launch,
 ) -> tuple[float | None, Eta | None]:
-    """The job's rate (documents per hour) and ETA from the tasks uploading now."""
+    """The job's rate (documents per hour) and ETA from the tasks uploading: as of the last upload (`last`)
+    while the job has been quiet for less than two chunk times, as of now after that."""
     timed = [task.chunk_time for task in tasks.values() if task.chunk_time is not None]
     typical = _median(timed) if timed else _first_chunk(tasks, launch.started_at)
     if typical is None:
         return None, None  # every task has shown one chunk and the start is not known: no pace yet
+    # Tasks are judged as of the last upload while the job is quiet for less than two chunk times, so
+    # that a short quiet spell takes none of them out of the rate; after that, as of now.
+    judged_at = last if now - last <= RUNNING_FACTOR * typical else now
     per_second = 0.0
     under_way = 0.0
     for task in tasks.values():
         chunk_time = task.chunk_time or typical
-        since = now - task.uploads[-1].at
-        if since > RUNNING_FACTOR * chunk_time:
+        if judged_at - task.uploads[-1].at > RUNNING_FACTOR * chunk_time:
             continue  # finished, or stopped: it adds nothing now
+        since = now - task.uploads[-1].at
         per_second += task.chunk_rows / chunk_time.total_seconds()
         under_way += task.chunk_rows * min(1.0, since / chunk_time)
     if per_second <= 0:
@@ -185,14 +239,14 @@ def _all_uploading(tasks: dict[int, _Task], chunk_time: timedelta, launch: Launc
     """Every task of this launch is uploading: none waits for a slot (no rounds).
 
     Known when the logging folder gives the ranks (or the number of tasks) and how many run at once;
-    otherwise inferred: every rank from 0 up uploaded its first chunk in the first wave."""
+    otherwise inferred: every rank from 0 up uploaded its first chunk in the first wave (WAVE_FACTOR)."""
     ranks = launch.ranks
     if ranks is None and launch.tasks is not None:
         ranks = frozenset(range(launch.tasks))
     if ranks is not None:
         return (launch.workers is None or launch.workers >= len(ranks)) and ranks <= tasks.keys()
     firsts = [task.uploads[0].at for task in tasks.values()]
-    return max(firsts) - min(firsts) < chunk_time and max(tasks) + 1 == len(tasks)
+    return max(firsts) - min(firsts) < WAVE_FACTOR * chunk_time and max(tasks) + 1 == len(tasks)
 
 
 def _written(arrivals: Sequence[Arrival]) -> dict[int, int]:
@@ -254,10 +308,11 @@ def _stretches(arrivals: Sequence[Arrival], beat: timedelta | None) -> list[list
     return stretches
 
 
-def _rhythm(arrivals: Sequence[Arrival], started_at: datetime | None) -> timedelta | None:
-    """The job's beat: how long a task takes over a chunk, where the names give tasks (None while each
+def _rhythm(
+    arrivals: Sequence[Arrival], tasks: dict[int, _Task] | None, started_at: datetime | None
+) -> timedelta | None:
+    """The job's beat: how long a task takes over a chunk, where the names give `tasks` (None while each
     task has shown one chunk and the start is not known); otherwise the usual gap between uploads."""
-    tasks = _tasks(arrivals)
     if tasks is None:
         return _typical_gap(arrivals)
     timed = [task.chunk_time for task in tasks.values() if task.chunk_time]

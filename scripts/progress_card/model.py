@@ -105,6 +105,20 @@ class Eta:
     finish_at: datetime
 
 
+@dataclass(frozen=True)
+class Silence:
+    """No new shard for longer than usual while the job is alive: late, and past a longer wait, stalled."""
+
+    since: datetime
+    """The last upload."""
+    usual: timedelta
+    """The job's beat: how long a task's chunk usually takes, or the usual gap between shards."""
+    per_task: bool
+    """The beat is a task's chunk time (the names give the tasks), not the gap between shards."""
+    stalled: bool
+    """Long enough to be a stall (an incident), not just late."""
+
+
 class Outcome(str, Enum):
     COMPLETED = "completed"
     STOPPED = "stopped"

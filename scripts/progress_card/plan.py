@@ -11,14 +11,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .card import is_final_datatrove_card, last_updated, same_news, shown, write
+from .card import is_final_datatrove_card, shown, write
 from .editing import Mark
 from .formatting import format_count
 from .manifest import Job
 from .model import Outcome
+from .news import is_news
 from .options import Options
 from .progress import Progress
 from .report import JobReport, Report, Status
@@ -149,22 +150,13 @@ def plan_card(
             warnings[item.job.name] = (warning,)
     after = text or ""
     included = len(held) < len(items)
-    news = included and after != card and _news(card, after, options.now, options.refresh_after)
+    news = included and after != card and is_news(card, after, options.now, options.refresh_after)
     return RepoPlan(target.label, target, revision, card, after, tuple(items), held, warnings, news)
 
 
 def plan_without_card(label: str, items: Sequence[Item], missing: str | None = None) -> RepoPlan:
     """The plan of jobs whose card cannot be written: they have none, or its repo is `missing`."""
     return RepoPlan(label, None, None, None, "", tuple(items), missing=missing)
-
-
-def _news(before: str | None, after: str, now: datetime, refresh_after: timedelta) -> bool:
-    """A changed card is worth a commit when more than the clock changed, or its timestamp is old."""
-    if before is None:
-        return True
-    written = last_updated(before)
-    stale = written is None or now - written >= refresh_after
-    return stale or not same_news(before, after)
 
 
 def _hold(card: str | None, item: Item, allow_decrease: bool) -> Hold | None:

@@ -12,9 +12,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .card import (
+    COMPLETE,
     CardEntry,
     CardSpec,
+    average_rate_line,
     clamp,
+    describe_late,
     describe_loss,
     describe_progress,
     describe_queue,
@@ -26,7 +29,7 @@ from .card import (
     spend_text,
     tokens_text,
 )
-from .estimate import estimate
+from .estimate import Estimate, average_rate, estimate
 from .formatting import format_count, format_duration, format_eta_date, percent
 from .limits import FIX, Crowding, crowding
 from .manifest import Job
@@ -42,6 +45,7 @@ from .model import (
     Loss,
     Outcome,
     Peak,
+    Silence,
     TaskProgress,
     TaskSums,
     Total,
@@ -76,8 +80,8 @@ class Progress:
     verdict: Verdict
     eta: Eta | None
     """Set while the job runs and uploads at a measurable pace."""
-    stalled_since: datetime | None
-    """The last upload, when the job is alive and nothing came since for much longer than usual."""
+    silence: Silence | None
+    """Nothing came for longer than usual while the job is alive: late, or stalled."""
     dataset: str
     """Where people see the dataset: its page on the Hub, or its folder."""
     entry: CardEntry
@@ -101,6 +105,9 @@ class Progress:
     completed, Jobs of an earlier launch still live beside it), when it is."""
     spent: str | None = None
     """What the compute has used, as the card shows it (`💵 $41 so far, ≈ $130 in all`), when it says."""
+    late: str | None = None
+    """How long a late job has been silent, as the card says it (`⏱️ no new shards for 1h 48m (...)`), when
+    that is what the card says (shards lost, or an unsafe relaunch, come first)."""
 
     @property
     def percent(self) -> int:
@@ -135,6 +142,11 @@ class Progress:
         return self.entry.line
 
     @property
+    def stalled_since(self) -> datetime | None:
+        """The last upload, when the job is alive and nothing came since for much longer than usual."""
+        return self.silence.since if self.silence is not None and self.silence.stalled else None
+
+    @property
     def last_shard(self) -> datetime | None:
         return self.history[-1].at if self.history else None
 
@@ -159,22 +171,25 @@ def assess(seen: Observation, options: Options) -> Progress:
     uploading = verdict.alive and not queued
     pace = estimate(count.arrivals, count.documents, total, now, uploading, verdict.launch)
     eta = pace.eta if uploading and loss is None else None
-    stalled_since = pace.stalled_since  # only ever set for a job that is uploading
-    if stalled_since is not None and pace.quiet_for is not None:
+    silence = pace.silence  # only ever set for a job that is uploading
+    if silence is not None and silence.stalled and pace.quiet_for is not None:
         quiet = format_duration(pace.quiet_for.total_seconds())
-        warnings += (f"no new shards since {format_eta_date(stalled_since)} (more than {quiet} without one)",)
+        warnings += (f"no new shards since {format_eta_date(silence.since)} (more than {quiet} without one)",)
     crowded = crowding(seen.found, count.arrivals, now) if verdict.alive else None
     if crowded is not None:
         warnings += (f"{crowded}: {FIX}",)
-    detail = _detail(verdict, done, total, eta, stalled_since, loss, unsafe)
+    detail = _detail(verdict, done, total, eta, silence, loss, unsafe, now)
+    late = (
+        detail
+        if silence is not None and not silence.stalled and detail == describe_late(silence, now)
+        else None
+    )
+    rate = _rate_line(job.config, pace, count.arrivals, complete=detail == COMPLETE, uploading=uploading)
     if crowded is not None:
         detail += f" • ⚠️ {crowded}"
     if verdict.retrying and verdict.alive:
         which = "index" if len(verdict.retrying) == 1 else "indices"
         detail += f" • 🔁 retrying array {which} {', '.join(str(index) for index in verdict.retrying)}"
-    rate = (
-        rate_line(job.config, pace.rate_per_hour, pace.hourly) if pace.rate_per_hour and not queued else None
-    )
     tokens = tokens_text(notes.sums.completion_tokens, notes.sums.tokens_per_hour)
     spent = (
         spend_text(verdict.spend, eta.remaining if eta else None, ended=not verdict.alive)
@@ -184,8 +199,8 @@ def assess(seen: Observation, options: Options) -> Progress:
     line = progress_line(job.config, done, total, detail, verdict.tasks, tokens, spent)
     entry = CardEntry(card_spec(job, seen.declare), line, rate, figures)
     return Progress(
-        done, total, replace(verdict, figures=figures), eta, stalled_since, job.page, entry, count.arrivals,
-        warnings, seen.found.what, loss, crowded, relaunched, notes, notes.sums, unsafe, spent,
+        done, total, replace(verdict, figures=figures), eta, silence, job.page, entry, count.arrivals,
+        warnings, seen.found.what, loss, crowded, relaunched, notes, notes.sums, unsafe, spent, late,
     )  # fmt: skip
 
 
@@ -279,19 +294,34 @@ def _two_launches(name: str, verdict: Verdict) -> Unsafe | None:
     )
 
 
+def _rate_line(
+    config: str, pace: Estimate, arrivals: tuple[Arrival, ...], *, complete: bool, uploading: bool
+) -> str | None:
+    """The rate line follows the state: the rate now while the job uploads at a measured pace, the
+    average over its whole life once the card says it is complete, and none otherwise (queued,
+    estimating, late, stalled, stopped)."""
+    if complete:
+        average = average_rate(arrivals)
+        return average_rate_line(config, *average) if average is not None else None
+    if uploading and pace.rate_per_hour:
+        return rate_line(config, pace.rate_per_hour, pace.hourly)
+    return None
+
+
 def _detail(
     verdict: Verdict,
     done: int,
     total: int,
     eta: Eta | None,
-    stalled_since: datetime | None,
+    silence: Silence | None,
     loss: Loss | None,
     unsafe: Unsafe | None,
+    now: datetime,
 ) -> str:
     """The text after the bar, by the job's state: complete, stopped, queued, relaunched unsafely,
-    shards lost, stalled, or on its way."""
+    shards lost, stalled, late, or on its way."""
     if verdict.outcome is Outcome.COMPLETED:
-        return "✅ Complete"
+        return COMPLETE
     if verdict.outcome is not None:
         return describe_stop(done, total, verdict.reason)
     if verdict.pending is not None:
@@ -300,8 +330,8 @@ def _detail(
         return f"⚠️ {unsafe.what}"
     if loss is not None:
         return f"⚠️ {describe_loss(loss)}"
-    if stalled_since is not None and done < total:
-        return describe_stall(stalled_since)
+    if silence is not None and done < total:
+        return describe_stall(silence.since) if silence.stalled else describe_late(silence, now)
     return describe_progress(done, total, eta, verdict.tasks)
 
 

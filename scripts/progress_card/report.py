@@ -78,6 +78,8 @@ class JobReport:
                 parts.append(f"{progress.outcome.value} ({progress.reason})")
             elif progress.eta is not None:
                 parts.append(f"ETA {format_duration(progress.eta.remaining.total_seconds())}")
+            elif progress.late is not None:
+                parts.append(f"late: {progress.late.removeprefix('⏱️ ')}")
         parts.append(self.status.value)
         if self.marked:
             parts.append(f"marked {self.outcome.value if self.outcome else 'finished'} in jobs.yaml")

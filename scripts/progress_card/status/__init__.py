@@ -121,6 +121,8 @@ def _row(job: Job, report: JobReport) -> tuple[str, str]:
         ended = f"{progress.outcome.value}: {progress.reason}"
     elif progress.eta is not None and state == "running":
         ended = f"{format_duration(progress.eta.remaining.total_seconds())} (📅 {format_eta_date(progress.eta.finish_at)})"
+    elif progress.late is not None:
+        ended = progress.late.removeprefix("⏱️ ")
     else:
         ended = ""
     if progress.spent:

@@ -8,7 +8,7 @@ from ..formatting import format_duration
 from ..model import Outcome
 from ..report import JobReport
 
-COLORS = {"running": "blue", "pending": "lightgrey", "stalled": "orange", "completed": "brightgreen",
+COLORS = {"running": "blue", "pending": "lightgrey", "late": "yellow", "stalled": "orange", "completed": "brightgreen",
           "stopped": "red", "failed": "red", "error": "red"}  # fmt: skip
 
 
@@ -32,4 +32,6 @@ def state_of(report: JobReport) -> str:
         return "completed" if progress.outcome is Outcome.COMPLETED else progress.outcome.value
     if progress.stalled_since is not None:
         return "stalled"
+    if progress.late is not None:
+        return "late"
     return "pending" if progress.queue else "running"
