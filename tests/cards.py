@@ -1,10 +1,12 @@
-"""Cards as the card tests need them: datatrove's own card, and what the tool writes for a config."""
+"""Cards as the card tests need them: datatrove's own card, what the tool writes for a config, and a
+config's progress line found in a card."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from progress_card.card import CardEntry, CardSpec, describe_progress, progress_line
+from progress_card.card import CardEntry, CardSpec, describe_progress
+from progress_card.card import progress_line as line_of
 from progress_card.model import Eta
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
@@ -63,4 +65,9 @@ def entry(config: str, line: str, rate: str | None = None) -> CardEntry:
 
 
 def line(config: str, done: int, total: int, eta: Eta | None = None) -> str:
-    return progress_line(config, done, total, describe_progress(done, total, eta))
+    return line_of(config, done, total, describe_progress(done, total, eta))
+
+
+def progress_line(text: str, config: str = "default") -> str:
+    """A config's progress line in a card's text."""
+    return next(line for line in text.splitlines() if line.startswith(f"**{config}**:"))

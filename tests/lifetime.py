@@ -20,6 +20,7 @@ from progress_card.plan import Item, plan_card
 from progress_card.progress import Observation, assess
 from progress_card.storage import HubDataset
 from progress_card.storage.local import LocalRepo
+from tests.cards import progress_line
 from tests.scenarios import Job, finished_at, simulate
 
 MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
@@ -92,11 +93,8 @@ def hour_by_hour(job: Job, start: datetime, runs: Iterable[datetime]) -> list[Ho
         if plan.news:
             card = plan.after
         assert card is not None  # the first run creates it
-        detail = re.search(r"^\*\*default\*\*: [^\n]*<br>([^\n]*)", card, re.MULTILINE)
+        detail = progress_line(card).partition("<br>")[2]
         rate = re.search(r"^<!-- progress-card:rate default -->([^\n]*)", card, re.MULTILINE)
-        assert detail is not None
         truth = end - now if end > now else None
-        hours.append(
-            Hour(now, detail.group(1), rate.group(1) if rate else None, plan.news, progress.eta, truth)
-        )
+        hours.append(Hour(now, detail, rate.group(1) if rate else None, plan.news, progress.eta, truth))
     return hours

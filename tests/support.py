@@ -137,11 +137,6 @@ def card(hub: HubSim, repo_id: str = "acme/gen") -> str:
     return (hub.repo_dir(repo_id) / "README.md").read_text(encoding="utf-8")
 
 
-def progress_line(text: str, config: str = "default") -> str:
-    """A config's progress line in a card's text."""
-    return next(line for line in text.splitlines() if line.startswith(f"**{config}**:"))
-
-
 def command(*args: str, env: dict[str, str] | None = None) -> Result:
     """`progress-card ARGS...` in this process, as a user would type it (with `env` added)."""
     return CliRunner().invoke(main, list(args), catch_exceptions=False, env=env)

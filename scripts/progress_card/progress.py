@@ -178,12 +178,9 @@ def assess(seen: Observation, options: Options) -> Progress:
     crowded = crowding(seen.found, count.arrivals, now) if verdict.alive else None
     if crowded is not None:
         warnings += (f"{crowded}: {FIX}",)
-    detail = _detail(verdict, done, total, eta, silence, loss, unsafe, now)
-    late = (
-        detail
-        if silence is not None and not silence.stalled and detail == describe_late(silence, now)
-        else None
-    )
+    late = describe_late(silence, now) if silence is not None and not silence.stalled else None
+    detail = _detail(verdict, done, total, eta, silence, late, loss, unsafe)
+    late = late if detail == late else None  # shards lost, or an unsafe relaunch, are said first
     rate = _rate_line(job.config, pace, count.arrivals, complete=detail == COMPLETE, uploading=uploading)
     if crowded is not None:
         detail += f" • ⚠️ {crowded}"
@@ -314,12 +311,12 @@ def _detail(
     total: int,
     eta: Eta | None,
     silence: Silence | None,
+    late: str | None,
     loss: Loss | None,
     unsafe: Unsafe | None,
-    now: datetime,
 ) -> str:
     """The text after the bar, by the job's state: complete, stopped, queued, relaunched unsafely,
-    shards lost, stalled, late, or on its way."""
+    shards lost, stalled, late (`late`: what the card says of it), or on its way."""
     if verdict.outcome is Outcome.COMPLETED:
         return COMPLETE
     if verdict.outcome is not None:
@@ -331,7 +328,7 @@ def _detail(
     if loss is not None:
         return f"⚠️ {describe_loss(loss)}"
     if silence is not None and done < total:
-        return describe_stall(silence.since) if silence.stalled else describe_late(silence, now)
+        return describe_stall(silence.since) if late is None else late
     return describe_progress(done, total, eta, verdict.tasks)
 
 

@@ -28,6 +28,7 @@ from huggingface_hub import HfApi
 
 from progress_card.manifest import load_manifest
 from progress_card.storage import HubDataset
+from tests.cards import progress_line
 from tests.cluster import LoopbackCluster
 from tests.cluster.procs import poll
 from tests.cluster.slurmconf import PARTITION
@@ -35,7 +36,7 @@ from tests.e2e.act import act, checkout, commit_and_push, origin_log
 from tests.e2e.generation import CONFIG, Generation, Plan, write_input
 from tests.ghsim import GitHubSim
 from tests.hubsim import HubSim
-from tests.support import card, command, progress_line, ssh_settings
+from tests.support import card, command, ssh_settings
 
 pytestmark = pytest.mark.cluster
 

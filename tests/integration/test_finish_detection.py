@@ -18,12 +18,12 @@ from progress_card.compute import FinishDetector, SshClient
 from progress_card.manifest import load_manifest
 from progress_card.model import Launch
 from progress_card.report import Report
+from tests.cards import progress_line
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
 from tests.support import (
     card,
     datatrove_stats,
-    progress_line,
     said,
     ssh_settings,
     update_at,

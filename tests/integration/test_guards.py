@@ -8,8 +8,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from progress_card.report import Report
+from tests.cards import progress_line
 from tests.hubsim import Fault, HubSim
-from tests.support import card, progress_line, said, update_at, write_manifest, write_shard
+from tests.support import card, said, update_at, write_manifest, write_shard
 
 MANIFEST = "jobs: [{name: gen, repo: acme/gen, total: 100}]"
 DATATROVE_FINAL = """---

@@ -17,10 +17,11 @@ import pytest
 from progress_card.redaction import Redactor
 from progress_card.report import Report
 from progress_card.telling import Audience, GitHubRepository, Notifier
+from tests.cards import progress_line
 from tests.datatrove_folder import launch_on_hf_jobs, output_shards, write_logging_folder
 from tests.ghsim import REPOSITORY, TOKEN, GitHubSim, Receiver
 from tests.hubsim import HubSim
-from tests.support import card, command, progress_line, said, update_at, write_manifest
+from tests.support import card, command, said, update_at, write_manifest
 
 LOGS = "hf://buckets/acme/gen-logs/gen"
 A100_PER_HOUR = 41_667 * 60 / 1e6

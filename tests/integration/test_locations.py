@@ -14,13 +14,13 @@ import yaml
 
 from progress_card.report import Status
 from progress_card.telling import Audience, GitHubRepository, Notifier
+from tests.cards import progress_line
 from tests.cluster import LoopbackCluster
 from tests.ghsim import REPOSITORY, TOKEN, GitHubSim, Receiver
 from tests.hubsim import HubSim
 from tests.support import (
     card,
     parquet_bytes,
-    progress_line,
     said,
     ssh_settings,
     update_at,

@@ -15,11 +15,12 @@ from progress_card.model import TaskFigures
 from progress_card.redaction import Redactor
 from progress_card.report import Report
 from progress_card.telling import Audience, GitHubRepository, Notifier
+from tests.cards import progress_line
 from tests.cluster import LoopbackCluster
 from tests.datatrove_folder import executor_json, output_shards, write_logging_folder
 from tests.ghsim import REPOSITORY, TOKEN, GitHubSim, Receiver
 from tests.hubsim import HubSim
-from tests.support import card, progress_line, said, ssh_settings, update_at, write_manifest
+from tests.support import card, said, ssh_settings, update_at, write_manifest
 
 pytestmark = pytest.mark.cluster
 

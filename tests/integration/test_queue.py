@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.cards import progress_line
 from tests.cluster import LoopbackCluster
 from tests.hubsim import HubSim
-from tests.support import card, progress_line, said, ssh_settings, update_at, write_manifest, write_shard
+from tests.support import card, said, ssh_settings, update_at, write_manifest, write_shard
 
 pytestmark = [pytest.mark.cluster, pytest.mark.parametrize("login", ["ssh", "local"])]
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from tests.cards import progress_line
 from tests.hubsim import HubSim
 from tests.lifetime import state
 from tests.scenarios import Job, simulate
-from tests.support import card, progress_line, said, update_at, write_manifest, write_shard
+from tests.support import card, said, update_at, write_manifest, write_shard
 
 MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
 START = datetime(2026, 12, 5, 0, 0, tzinfo=timezone.utc)

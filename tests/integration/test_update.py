@@ -12,13 +12,13 @@ import pytest
 from progress_card.errors import ManifestError
 from progress_card.options import REPOS_AT_ONCE
 from progress_card.report import Status
+from tests.cards import progress_line
 from tests.hubsim import HubSim
 from tests.support import (
     card,
     command,
     parquet_bytes,
     plan_at,
-    progress_line,
     said,
     update_at,
     write_manifest,
