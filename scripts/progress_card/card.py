@@ -471,6 +471,11 @@ def _patterns(files: object) -> list[str]:
 def ensure_config(text: str, spec: CardSpec) -> tuple[str, str | None]:
     """The card with the spec's config in its `configs:`, and a warning when it is missing from a card
     this tool did not create (whose front matter is not ours to re-serialise)."""
+    if _FRONT_MATTER.match(text) is not None and front_matter(text) is None:
+        return text, (
+            "the card's front matter (between the --- lines at its top) is not a YAML mapping, so its "
+            "configs: cannot be checked and the Hub cannot read the card's metadata; fix it by hand"
+        )
     card = DatasetCard(text)
     data = card.data
     configs = list(data.get("configs") or [])

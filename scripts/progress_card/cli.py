@@ -211,6 +211,8 @@ def update(
                 report = replace(report, warnings=(*report.warnings, *_keep_alive()))
     for job in report.jobs:
         click.echo(redact(job.summary()), err=True)
+    for warning in report.warnings:  # beyond the jobs: telling people, keeping the workflow enabled
+        click.echo(redact(f"warning: {warning}"), err=True)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         _report_to_actions(report, redact)
         for warning in report.warnings:

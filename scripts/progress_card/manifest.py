@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from .compute import LOCAL, HfJobs, Login, SshSettings
 from .errors import ManifestError
-from .schema import defined, schema
+from .schema import ExactValidator, defined, schema
 from .storage.locations import HubBucket, HubDataset, LocalDataset, Location, Output
 
 HF_DATASETS_PREFIX = "hf://datasets/"
@@ -166,14 +166,14 @@ def _parse_yaml(path: Path, text: str) -> Any:
 def _build_jobs(path: Path, document: Any) -> tuple[Job, ...]:
     if not isinstance(document, CommentedMap):
         raise ManifestError([f"{path}:1: expected a mapping with a 'jobs' list (see the example jobs.yaml)"])
-    validator = Draft202012Validator(schema())
+    validator = ExactValidator(schema())
     problems = [_describe(path, document, error) for error in _sorted(validator.iter_errors(document))]
     if problems:
         raise ManifestError(problems)
 
     defaults: Mapping[str, Any] = document.get("defaults") or {}
     entries: CommentedSeq = document["jobs"]
-    job_validator = Draft202012Validator({"$ref": "#/$defs/job", "$defs": schema()["$defs"]})
+    job_validator = ExactValidator({"$ref": "#/$defs/job", "$defs": schema()["$defs"]})
     jobs: list[Job] = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(entries):

@@ -11,15 +11,11 @@ less (a lower count is then held back by the card itself).
 from __future__ import annotations
 
 import json
-import logging
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_atomically
 from .model import NOTHING, JobNotes, LaunchSettings, Loss, Peak, TaskSums
-
-log = logging.getLogger(__name__)
+from .state_files import count, moment, read_state, save_state, set_aside
 
 FORMAT = 1
 
@@ -34,19 +30,23 @@ class Notebook:
 
     def read(self, name: str) -> JobNotes:
         path = self.folder / f"{name}.json"
-        try:
-            return _parse(json.loads(path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
+        lost = f"{name} starts its notes afresh"
+        document = read_state(path, lost)
+        if document is None:
             return NOTHING
-        except (OSError, ValueError, TypeError, KeyError) as error:
-            log.warning("%s: notes %s are not usable (%s); set aside, starting afresh", name, path, error)
+        try:
+            return _parse(document)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:  # not the shape `write` gives
+            set_aside(path, f"{type(error).__name__}: {error}", lost)
             return NOTHING
 
     def write(self, name: str, notes: JobNotes) -> None:
         if not self.writable:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.folder / f"{name}.json", json.dumps(_dump(notes), indent=1).encode("utf-8"))
+        data = json.dumps(_dump(notes), indent=1).encode("utf-8")
+        save_state(
+            self.folder / f"{name}.json", data, f"the next run does not know what this one saw of {name}"
+        )
 
 
 def _dump(notes: JobNotes) -> dict[str, Any]:
@@ -89,9 +89,9 @@ def _parse(document: Any) -> JobNotes:
         raise ValueError(f"not format {FORMAT} notes")
     peak, loss = document.get("peak"), document.get("loss")
     return JobNotes(
-        at=_moment(document.get("at")),
-        peak=Peak(_count(peak["documents"]), _count(peak["shards"]), _when(peak["at"])) if peak else None,
-        loss=Loss(_count(loss["shards"]), _count(loss["documents"]), _when(loss["since"]), str(loss["where"]))
+        at=moment(document["at"]) if document.get("at") is not None else None,
+        peak=Peak(count(peak["documents"]), count(peak["shards"]), moment(peak["at"])) if peak else None,
+        loss=Loss(count(loss["shards"]), count(loss["documents"]), moment(loss["since"]), str(loss["where"]))
         if loss
         else None,
         launch=tuple(str(name) for name in document.get("launch") or ()),
@@ -106,7 +106,7 @@ def _settings(value: Any) -> LaunchSettings | None:
         return None
     output = value["output"]
     return LaunchSettings(
-        _count(value["world_size"]), str(output) if output is not None else None, str(value["fingerprint"])
+        count(value["world_size"]), str(output) if output is not None else None, str(value["fingerprint"])
     )
 
 
@@ -114,26 +114,9 @@ def _sums(value: Any) -> TaskSums:
     if value is None:
         return TaskSums()
     return TaskSums(
-        frozenset(_count(rank) for rank in value["ranks"]),
-        _count(value["documents"]),
-        _count(value["prompt_tokens"]),
-        _count(value["completion_tokens"]),
-        tuple((_when(when), _count(tokens)) for when, tokens in value["finishes"]),
+        frozenset(count(rank) for rank in value["ranks"]),
+        count(value["documents"]),
+        count(value["prompt_tokens"]),
+        count(value["completion_tokens"]),
+        tuple((moment(when), count(tokens)) for when, tokens in value["finishes"]),
     )
-
-
-def _count(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"not a count: {value!r}")
-    return value
-
-
-def _when(value: Any) -> datetime:
-    moment = datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        raise ValueError(f"not a UTC time: {value!r}")
-    return moment
-
-
-def _moment(value: Any) -> datetime | None:
-    return _when(value) if value is not None else None

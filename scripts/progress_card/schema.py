@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError, validators
 
 SCHEMA_FILE = "jobs.schema.json"
 
@@ -35,6 +38,22 @@ def pattern(*keys: str) -> re.Pattern[str]:
 def defined(name: str) -> re.Pattern[str]:
     """The pattern of a value the schema defines once in `$defs`, for `fullmatch`: `defined("repoId")`."""
     return re.compile(str(schema()["$defs"][name]["pattern"]).removeprefix("^").removesuffix("$"))
+
+
+def _exact_pattern(
+    validator: Any, pattern_: str, instance: Any, schema_: dict[str, Any]
+) -> Iterator[ValidationError]:
+    """JSON Schema's `pattern`, with a final `$` meaning the end of the value: Python's `$` also matches
+    before a trailing newline, which would let `name: "abc\\n"` through to a file name."""
+    if not validator.is_type(instance, "string"):
+        return
+    exact = pattern_[:-1] + r"\Z" if pattern_.endswith("$") and not pattern_.endswith(r"\$") else pattern_
+    if re.search(exact, instance) is None:
+        yield ValidationError(f"{instance!r} does not match {pattern_!r}")
+
+
+ExactValidator = validators.extend(Draft202012Validator, {"pattern": _exact_pattern})  # type: ignore[no-untyped-call]
+"""The manifest's validator: Draft 2020-12, with patterns matching whole values."""
 
 
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,9 @@ class Fault:
     """Answer the next ``times`` requests matching ``method`` and ``path_regex`` (searched in the raw path).
 
     ``status=None`` with ``delay_s`` only slows the request down and then serves it normally;
-    ``reset=True`` closes the socket without answering (after ``delay_s``); ``before`` runs just
+    ``reset=True`` closes the socket without answering (after ``delay_s``); ``truncate=True`` serves
+    the request but sends half its body under the whole body's Content-Length, then closes the
+    connection (a body that broke off, as a proxy or a reset mid-transfer leaves it); ``before`` runs just
     before the request is served (to change the repo under a client's feet, as another writer would).
     """
 
@@ -24,6 +26,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     reset: bool = False
+    truncate: bool = False
     message: str = "Simulated failure"
     error_code: str | None = None  # e.g. "EntryNotFound": sent as X-Error-Code
     before: Callable[[], None] | None = None

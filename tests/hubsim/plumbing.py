@@ -132,6 +132,11 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
             time.sleep(fault.delay_s)
         if fault.reset:
             return None
+        if fault.truncate:
+            served = serve()
+            self.close_connection = True
+            half = served.body[: len(served.body) // 2]
+            return Response(served.status, served.headers, half, length=len(served.body))
         if fault.status is not None:
             return fault_response(fault)
         return serve()

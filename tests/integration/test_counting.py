@@ -61,7 +61,7 @@ def test_only_new_or_changed_shards_are_read_and_deleted_ones_drop_out(
     assert len(memory()) == 20
 
 
-def test_a_corrupt_state_file_is_discarded_with_a_warning(
+def test_a_corrupt_state_file_is_set_aside_with_a_warning(
     hub: HubSim, client: HubClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     for index in range(5):
@@ -76,7 +76,7 @@ def test_a_corrupt_state_file_is_discarded_with_a_warning(
     hub.clear_requests()
     assert count(client, ShardMemory.in_folder(tmp_path / "state", LOCATION)) == 20
     assert len(footer_reads(hub)) == 5
-    assert "is not usable" in caplog.text and "discarded, counting every shard again" in caplog.text
+    assert "is damaged" in caplog.text and ".json.broken; counting every shard again" in caplog.text
 
 
 def test_a_state_file_that_lies_costs_a_read_not_a_wrong_count(

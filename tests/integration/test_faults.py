@@ -35,6 +35,7 @@ FAULTS = {
     "502": {"status": 502},
     "503": {"status": 503},
     "reset": {"status": None, "reset": True},
+    "truncated body": {"status": None, "truncate": True},
     "timeout": {"status": None, "delay_s": 1.2},
 }
 OLD_CARD = "# Generated\n\n## 🔄 Generation Progress\n\n**default**: old line\n\n*Last updated: 2020-01-01 00:00:00 UTC*\n"

@@ -7,6 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
@@ -129,3 +130,27 @@ def test_any_stats_path_reaches_the_shell_only_as_data(tmp_path: Path, name: str
     assert done.returncode == 0, done.stderr
     assert parse_sections(done.stdout, "cafe0123")[("stats", 0)] == ("missing", "")
     assert not list(tmp_path.rglob("pwned"))
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("name", "abc\n"),
+        ("name", "n" * 300),
+        ("config", "x.y\n"),
+        ("repo", "acme/n\n"),
+        ("slurm_job_id", "42\n"),
+    ],
+    ids=["name newline", "name 300 characters", "config newline", "repo newline", "job id newline"],
+)
+def test_a_value_with_a_trailing_newline_or_beyond_its_length_is_refused_by_validate(
+    tmp_path: Path, key: str, value: str
+) -> None:
+    job = {"name": "gen", "repo": "acme/gen", "total": 10, key: value}
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(yaml.safe_dump({"jobs": [job]}), encoding="utf-8")
+
+    result = CliRunner().invoke(main, ["validate", "--jobs", str(jobs)])
+
+    assert result.exit_code == 2, result.output
+    assert LOCATED.match(result.stderr) and key in result.stderr, result.stderr

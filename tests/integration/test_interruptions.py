@@ -57,7 +57,7 @@ def test_sigkill_while_marking_never_leaves_half_a_file(tmp_path: Path) -> None:
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-import progress_card.editing, progress_card.storage.memory
+import progress_card.editing, progress_card.state_files
 from progress_card.editing import Mark, mark_file
 from progress_card.storage.memory import Known, ShardMemory
 from progress_card.storage import Shard
@@ -68,7 +68,7 @@ def reported(write):
         write(path, data)
     return write_reporting
 
-for module in (progress_card.editing, progress_card.storage.memory):
+for module in (progress_card.editing, progress_card.state_files):
     module.write_atomically = reported(module.write_atomically)
 jobs, state = Path(sys.argv[1]), Path(sys.argv[2])
 memory = ShardMemory.in_folder(state, "file:///data")

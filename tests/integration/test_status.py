@@ -147,6 +147,27 @@ def test_each_run_keeps_its_workflow_enabled_once(hub: HubSim, tmp_path: Path, g
     assert github.requests == [("PUT", f"/repos/{REPOSITORY}/actions/workflows/progress.yml/enable")] * 2
 
 
+def test_a_token_that_may_not_enable_the_workflow_is_told_the_permission_it_needs(
+    hub: HubSim, tmp_path: Path, github: GitHubSim
+) -> None:
+    jobs = two_repos(hub, tmp_path, datetime.now(timezone.utc))
+    github.token_refused = True
+    env = {
+        "GITHUB_API_URL": github.url,
+        "GITHUB_REPOSITORY": REPOSITORY,
+        "GITHUB_TOKEN": TOKEN,
+        "GITHUB_WORKFLOW_REF": f"{REPOSITORY}/.github/workflows/progress.yml@refs/heads/main",
+    }
+
+    result = update(jobs, "--keep-alive", env=env)
+
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"warning: keeping the workflow progress.yml enabled in {REPOSITORY} failed: GitHub refused it "
+        "(does the workflow give the token `actions: write`?)"
+    ) in result.stderr
+
+
 @pytest.mark.skipif(
     shutil.which("chromium") is None, reason="Debian's chromium: tools/setup-system.sh installs it"
 )

@@ -157,7 +157,7 @@ def test_an_added_job_goes_after_the_last_one_in_its_style() -> None:
         (["relaunch", "math"], "give the new launch: --slurm-job-id ID (Slurm) or --hf-job-id ID"),
         (["add", "--name", "math", "--config", "m2"], "duplicate name (also on line"),
         (["add", "--name", "poems", "--repo", "not a repo"], "repo must be a dataset id such as org/name"),
-        (["add", "--name", "po ems"], "name must be a name made of letters"),
+        (["add", "--name", "po ems"], "name must be a name of at most 96 letters"),
     ],
 )
 def test_bad_edits_are_refused_and_nothing_is_written(tmp_path: Path, args: list[str], message: str) -> None:

@@ -246,8 +246,8 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         'jobs.yaml:5: job "math": repo must be a dataset id such as org/name, or a local folder starting with ., / or ~, got "nope"',
         'jobs.yaml:6: job "math": slurm_job_id must be a Slurm job id made of digits (for an array, its base id), '
         'got "12a"',
-        "jobs.yaml:7: job \"bad name\": name must be a name made of letters, digits, '.', '_' and '-', "
-        'got "bad name"',
+        "jobs.yaml:7: job \"bad name\": name must be a name of at most 96 letters, digits, '.', '_' and '-', "
+        "not starting with '.', got \"bad name\"",
         'jobs.yaml:9: job "bad name": stats_path must be an absolute path on the cluster or a URL such as '
         'hf://, s3://, file://, got "relative/stats.json"',
     ]

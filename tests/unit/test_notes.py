@@ -50,4 +50,5 @@ def test_damaged_notes_are_set_aside_with_a_warning(
     (tmp_path / "jobs" / "gen.json").write_bytes(damage)
     with caplog.at_level(logging.WARNING):
         assert Notebook(tmp_path).read("gen") == NOTHING
-    assert "gen: notes" in caplog.text and "set aside, starting afresh" in caplog.text
+    assert "jobs/gen.json is damaged" in caplog.text and "gen starts its notes afresh" in caplog.text
+    assert (tmp_path / "jobs" / "gen.json.broken").read_bytes() == damage

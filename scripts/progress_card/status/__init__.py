@@ -10,6 +10,7 @@ row and what it said, so that a job finished earlier keeps its last row.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -23,6 +24,8 @@ from ..progress import Progress
 from ..report import JobReport, Report
 from .badge import badge_json, state_of
 
+log = logging.getLogger(__name__)
+
 PAGE = "README.md"
 _MEMORY = re.compile(r"^<!-- progress-card:status (?P<json>.*) -->$", re.MULTILINE)
 HEADER = "| Job | Dataset | Config | Progress | % | Documents | Tasks | ETA / ended | Last shard | Status |"
@@ -31,9 +34,8 @@ HEADER = "| Job | Dataset | Config | Progress | % | Documents | Tasks | ETA / en
 def write_status(folder: Path, report: Report, jobs: Sequence[Job], now: datetime) -> list[Path]:
     """Bring the folder up to date; returns the files written (none when nothing is news)."""
     page = folder / PAGE
-    before = page.read_text(encoding="utf-8") if page.exists() else ""
-    found = _MEMORY.search(before)
-    memory = json.loads(found["json"]) if found else {"rows": {}, "news": {}}
+    before = page.read_text(encoding="utf-8", errors="replace") if page.is_file() else ""
+    memory = _memory(before, page)
     reports = {r.name: r for r in report.jobs}
     rows, news, changed = {}, {}, []
     for job in jobs:
@@ -105,6 +107,28 @@ def _ended(job: Job, report: JobReport | None, now: datetime) -> str | None:
             f"{progress.outcome.value} at {now:%Y-%m-%dT%H:%M:%SZ}, {format_count(progress.done)} documents"
         )
     return None
+
+
+def _memory(page_text: str, page: Path) -> dict[str, dict[str, str]]:
+    """What the page remembers of each row; a memory that cannot be read is forgotten, with a warning:
+    the page is then written again in full, and finished jobs get their one-line row."""
+    empty: dict[str, dict[str, str]] = {"rows": {}, "news": {}}
+    found = _MEMORY.search(page_text)
+    if found is None:
+        return empty
+    try:
+        memory = json.loads(found["json"])
+    except (ValueError, RecursionError) as error:
+        memory, reason = None, f"{type(error).__name__}: {error}"[:200]
+    else:
+        reason = "not the shape this tool writes"
+    if isinstance(memory, dict) and all(
+        isinstance(memory.get(part), dict) and all(isinstance(v, str) for v in memory[part].values())
+        for part in ("rows", "news")
+    ):
+        return {"rows": memory["rows"], "news": memory["news"]}
+    log.warning("status page %s: its memory is damaged (%s); writing the page afresh", page, reason)
+    return empty
 
 
 def _row(job: Job, report: JobReport) -> tuple[str, str]:

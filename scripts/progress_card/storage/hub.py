@@ -171,6 +171,13 @@ class HubRepo:
             raise RepoNotFound(
                 f"dataset repo {self.repo_id} disappeared before the card could be pushed"
             ) from None
+        except ValueError as error:  # huggingface_hub's check of the card's metadata, before the commit
+            why = str(error).strip().splitlines()
+            raise JobError(
+                f"the card of {self.repo_id} was not pushed: its README.md front matter is refused "
+                f"({'; '.join(line.strip(' -') for line in why[1:3]) or why[0]}); fix the YAML between "
+                "the --- lines at the card's top, and the next run pushes"
+            ) from None
         except HfHubHTTPError as error:
             status = error.response.status_code if error.response is not None else None
             if status == 412:

@@ -5,14 +5,14 @@ one JSON file per dataset folder with each shard's row count and commit time, an
 expected totals derived from input datasets. A shard is known when its path, content id (LFS
 sha256 or blob id) and size are all unchanged; anything else is read again. A count saves what it
 has read as it goes, so that an interrupted one resumes where it stopped. Losing or corrupting the
-state costs speed, never correctness: a file that cannot be used is set aside with a warning.
+state costs speed, never correctness: a file that cannot be used is set aside with a warning, and a
+save that fails is a warning too (`state_files`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,10 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_atomically
+from ..state_files import Damaged, count, moment, read_state, save_state, set_aside
 from .dataset import Shard
-
-log = logging.getLogger(__name__)
 
 FORMAT = 1
 
@@ -89,48 +87,49 @@ class ShardMemory:
                 for path, (content_id, size, known) in sorted(self._shards.items())
             },
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.path, json.dumps(document, separators=(",", ":")).encode("utf-8"))
+        save_state(
+            self.path,
+            json.dumps(document, separators=(",", ":")).encode("utf-8"),
+            "the next run reads them again",
+        )
 
     def __len__(self) -> int:
         return len(self._shards)
 
     def _load(self) -> dict[str, tuple[str, int, Known]]:
         assert self.path is not None
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return {}
-        except OSError as error:
-            log.warning("state %s cannot be read (%s); counting every shard again", self.path, error.strerror)
+        document = read_state(self.path, LOST)
+        if document is None:
             return {}
         try:
-            return _parse(json.loads(text), self.location)
-        except (ValueError, TypeError, KeyError, IndexError) as error:
-            log.warning(
-                "state %s is not usable (%s); discarded, counting every shard again", self.path, error
-            )
-            if self.writable:
-                self.path.unlink(missing_ok=True)
+            return _parse(document, self.location)
+        except Damaged as error:
+            set_aside(self.path, str(error), LOST)
             return {}
+
+
+LOST = "counting every shard again"
 
 
 def _parse(document: Any, location: str) -> dict[str, tuple[str, int, Known]]:
+    """The shards a state file remembers; Damaged when it is not what `save` writes for `location`."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ValueError(f"not a format {FORMAT} state file")
+        raise Damaged(f"not a format {FORMAT} state file")
     if document.get("location") != location:
-        raise ValueError(f"it describes {document.get('location')!r}")
+        raise Damaged(f"it describes {document.get('location')!r}")
+    entries = document.get("shards")
+    if not isinstance(entries, dict):
+        raise Damaged("its shards are not a mapping")
     shards: dict[str, tuple[str, int, Known]] = {}
-    for path, (content_id, size, rows, committed_at) in document["shards"].items():
-        if (
-            not isinstance(content_id, str)
-            or not isinstance(size, int)
-            or not isinstance(rows, int)
-            or rows < 0
-        ):
-            raise ValueError(f"bad entry for {path}")
-        when = datetime.fromisoformat(committed_at) if committed_at is not None else None
-        shards[path] = (content_id, size, Known(rows, when))
+    for path, entry in entries.items():
+        if not isinstance(entry, list) or len(entry) != 4 or not isinstance(entry[0], str):
+            raise Damaged(f"bad entry for {path}")
+        content_id, size, rows, committed_at = entry
+        try:
+            when = moment(committed_at) if committed_at is not None else None
+            shards[path] = (content_id, count(size), Known(count(rows), when))
+        except Damaged as error:
+            raise Damaged(f"bad entry for {path}: {error}") from None
     return shards
 
 
@@ -161,9 +160,12 @@ class InputTotals:
         if entry is None or entry.get("revision") != revision:
             return None
         documents, source = entry.get("documents"), entry.get("source")
-        if not isinstance(documents, int) or documents < 0 or not isinstance(source, str):
+        if not isinstance(source, str):
             return None
-        return RememberedTotal(documents, source)
+        try:
+            return RememberedTotal(count(documents), source)
+        except Damaged:
+            return None
 
     def remember(self, key: str, revision: str, total: RememberedTotal) -> None:
         if not self.writable:
@@ -171,19 +173,18 @@ class InputTotals:
         with self._lock:
             entries = self._load()
             entries[key] = {"revision": revision, "documents": total.documents, "source": total.source}
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             document = {"format": FORMAT, "totals": dict(sorted(entries.items()))}
-            write_atomically(self.path, json.dumps(document, indent=1).encode("utf-8"))
+            save_state(
+                self.path, json.dumps(document, indent=1).encode("utf-8"), "the next run derives it again"
+            )
 
     def _load(self) -> dict[str, dict[str, Any]]:
-        try:
-            document = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        lost = "input totals will be derived again"
+        document = read_state(self.path, lost)
+        if document is None:
             return {}
-        except (OSError, ValueError) as error:
-            log.warning("state %s is not usable (%s); input totals will be derived again", self.path, error)
+        totals = document.get("totals") if isinstance(document, dict) else None
+        if not isinstance(document, dict) or document.get("format") != FORMAT or not isinstance(totals, dict):
+            set_aside(self.path, f"not a format {FORMAT} totals file", lost)
             return {}
-        if not isinstance(document, dict) or document.get("format") != FORMAT:
-            return {}
-        totals = document.get("totals")
-        return {k: v for k, v in totals.items() if isinstance(v, dict)} if isinstance(totals, dict) else {}
+        return {k: v for k, v in totals.items() if isinstance(v, dict)}

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -123,7 +124,8 @@ class Transport:
 
         def attempt() -> urllib3.BaseHTTPResponse:
             response = self._fetch(url, what, {})
-            response.read(cache_content=True)
+            with _whole_body(response, what):
+                response.read(cache_content=True)
             response.release_conn()
             return response
 
@@ -229,11 +231,26 @@ def _exact_range(response: urllib3.BaseHTTPResponse, what: str, wanted: str, len
     if answered.strip() != wanted:
         response.close()
         raise JobError(f"{what}: asked for {wanted}, the server sent {answered or 'no Content-Range'}")
-    data = response.read(length + 1)
+    with _whole_body(response, what):
+        data = response.read(length + 1)
+    if len(data) < length:
+        response.close()
+        raise Retryable(f"{what}: asked for {length} bytes, the server sent {len(data)} before closing")
     if len(data) != length:
         response.close()
-        raise JobError(f"{what}: asked for {length} bytes, the server sent {len(data)}")
+        raise JobError(f"{what}: asked for {length} bytes, the server sent more")
     return data
+
+
+@contextmanager
+def _whole_body(response: urllib3.BaseHTTPResponse, what: str) -> Iterator[None]:
+    """Reading a body: one that stops short of its Content-Length, or a connection broken in the middle
+    of it, is retried like a dropped connection."""
+    try:
+        yield
+    except urllib3.exceptions.HTTPError as error:
+        response.close()
+        raise Retryable(f"{what}: the body broke off ({type(error).__name__})") from None
 
 
 def _discard(response: urllib3.BaseHTTPResponse | None) -> None:

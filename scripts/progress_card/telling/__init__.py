@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ..atomic import write_atomically
 from ..errors import TellingError
 from ..formatting import format_count, format_eta_date
 from ..manifest import Job
 from ..model import Outcome
 from ..report import JobReport, Report
+from ..state_files import read_state, save_state
 from .incidents import GitHubRepository, Incident
 from .notify import Notifier
 from .situations import EVENTS, Kind, Situation, event, resolution, situation
@@ -248,10 +248,9 @@ def _message(happened: str, now: Situation | None, report: JobReport) -> tuple[s
 def _load(folder: Path | None) -> dict[str, _Told]:
     if folder is None:
         return {}
-    try:
-        raw = json.loads((folder / MEMORY_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    raw = read_state(
+        folder / MEMORY_FILE, "what people were told is forgotten: open situations are told again"
+    )
     told = {}
     for name, value in raw.items() if isinstance(raw, dict) else ():
         try:
@@ -274,5 +273,6 @@ def _save(folder: Path | None, memory: dict[str, _Told]) -> None:
         }
         for name, t in sorted(memory.items())
     }
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomically(folder / MEMORY_FILE, json.dumps(data, indent=1).encode("utf-8"))
+    save_state(
+        folder / MEMORY_FILE, json.dumps(data, indent=1).encode("utf-8"), "the next run may tell again"
+    )

@@ -103,17 +103,23 @@ class GitHubRepository:
         """Enable the workflow (a file name under .github/workflows/), which GitHub turns off in a
         public repository after 60 days without activity. One PUT; enabling an enabled workflow changes
         nothing."""
-        self._call(
-            f"keeping the workflow {workflow} enabled",
-            lambda: self._repository.get_workflow(workflow).enable(),
+        what = f"keeping the workflow {workflow} enabled"
+        enabled = self._call(
+            what, lambda: self._repository.get_workflow(workflow).enable(), permission="actions: write"
         )
+        if not enabled:  # PyGithub answers a refused PUT with False, not an exception
+            raise TellingError(
+                f"{what} in {self.repository} failed: GitHub refused it "
+                "(does the workflow give the token `actions: write`?)"
+            )
 
-    def _call(self, what: str, function):  # type: ignore[no-untyped-def]
+    def _call(self, what: str, function, permission: str = "issues: write"):  # type: ignore[no-untyped-def]
+        """Run a PyGithub call; a refusal names the workflow permission the token needs."""
         try:
             return function()
         except GithubException as error:
             hint = (
-                " (does the workflow give the token `issues: write`?)"
+                f" (does the workflow give the token `{permission}`?)"
                 if error.status in (401, 403, 404)
                 else ""
             )
