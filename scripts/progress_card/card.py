@@ -16,6 +16,8 @@ puts an entry into a card (creating the card when there is none).
 Everything here is a pure text transform: patching twice equals patching once, and the bytes
 of the card outside this config's lines and the timestamp are never touched, except the
 `configs:` of a card this tool created, which gains each config it follows (`ensure_config`).
+Lines inside the card's code blocks are examples, never ours; inserted lines follow the card's own
+line endings.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 import yaml
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from . import code_blocks
 from .formatting import (
     format_compact,
     format_count,
@@ -209,11 +212,12 @@ def shown(text: str, config: str) -> Shown | None:
         rf"^\*\*{re.escape(config)}\*\*: \[[●○]*\] \d+% • ([\d,]+)(?: \(≈[^)]*\))?/([\d,]+)(?: \(≈[^)]*\))? docs"
         r"(?: • [^<\r\n]*)?<br>([^\r\n]*)",
         re.MULTILINE,
-    ).search(text, section[0], section[1])
-    if line is None:
+    )
+    found = code_blocks.search(line, text, section[0], section[1])
+    if found is None:
         return None
-    done, total = (int(group.replace(",", "")) for group in line.group(1, 2))
-    return Shown(done, total, line.group(3).startswith("✅"))
+    done, total = (int(group.replace(",", "")) for group in found.group(1, 2))
+    return Shown(done, total, found.group(3).startswith("✅"))
 
 
 def is_final_datatrove_card(text: str) -> bool:
@@ -224,7 +228,7 @@ def is_final_datatrove_card(text: str) -> bool:
 def last_updated(text: str) -> datetime | None:
     """When the card's progress section was last written, from its *Last updated* line."""
     section = _section(text)
-    stamp = _TIMESTAMP_LINE.search(text, section[0], section[1]) if section else None
+    stamp = code_blocks.search(_TIMESTAMP_LINE, text, section[0], section[1]) if section else None
     found = _STAMP_VALUE.search(stamp.group(0)) if stamp else None
     if found is None:
         return None
@@ -233,10 +237,10 @@ def last_updated(text: str) -> datetime | None:
 
 def _section(text: str) -> tuple[int, int] | None:
     """Where the progress section's body starts and ends."""
-    header = _HEADER_LINE.search(text)
+    header = code_blocks.search(_HEADER_LINE, text)
     if header is None:
         return None
-    following = _NEXT_SECTION.search(text, header.end())
+    following = code_blocks.search(_NEXT_SECTION, text, header.end())
     return header.end(), following.start() if following else len(text)
 
 
@@ -262,33 +266,48 @@ def _put_rate_line(section: str, config: str, rate: str | None) -> str:
     """The config's rate line replaced, put in below its progress line, or (`rate` None) taken out with
     the blank line before it."""
     mark = re.escape(_RATE_MARK.format(config=config))
+    existing = code_blocks.search(re.compile(rf"^{mark}[^\r\n]*", re.MULTILINE), section)
     if rate is None:
-        return re.sub(rf"(?:\r?\n)*^{mark}[^\r\n]*", "", section, count=1, flags=re.MULTILINE)
-    existing = re.compile(rf"^{mark}[^\r\n]*", re.MULTILINE)
-    if existing.search(section):
-        return existing.sub(lambda _: rate, section, count=1)
-    anchor = _config_line(config).search(section)
+        if existing is None:
+            return section
+        start = len(section[: existing.start()].rstrip("\r\n"))
+        return section[:start] + section[existing.end() :]
+    if existing is not None:
+        return section[: existing.start()] + rate + section[existing.end() :]
+    anchor = code_blocks.search(_config_line(config), section)
     assert anchor is not None  # the config's line was just put in
     return f"{section[: anchor.end()]}\n\n{rate}{section[anchor.end() :]}"
 
 
 def _patch_section(section: str, config: str, line: str, now: datetime) -> str:
+    """Every progress line of the config made right (a card can have two), or the line put in."""
     config_line = _config_line(config)
     stamp = timestamp_line(now)
-    if config_line.search(section):
-        section = config_line.sub(lambda _: line, section, count=1)
+    lines = list(code_blocks.matches(config_line, section))
+    if lines:
+        for found in reversed(lines):
+            section = section[: found.start()] + line + section[found.end() :]
     else:
-        existing = _TIMESTAMP_LINE.search(section)
+        existing = code_blocks.search(_TIMESTAMP_LINE, section)
         if existing:
             section = f"{section[: existing.start()]}{line}\n\n{section[existing.start() :]}"
         else:
             body = section.rstrip("\r\n")
             section = f"{body}\n\n{line}\n\n{stamp}\n{_trailing_gap(section)}"
-    if _TIMESTAMP_LINE.search(section):
-        return _TIMESTAMP_LINE.sub(lambda _: stamp, section, count=1)
-    anchor = config_line.search(section)
+    existing = code_blocks.search(_TIMESTAMP_LINE, section)
+    if existing:
+        return section[: existing.start()] + stamp + section[existing.end() :]
+    anchor = code_blocks.search(config_line, section)
     assert anchor is not None  # the line was put in above
     return f"{section[: anchor.end()]}\n\n{stamp}{section[anchor.end() :]}"
+
+
+def progress_lines(text: str, config: str) -> int:
+    """How many progress lines the card's section has for the config, outside code blocks."""
+    section = _section(text)
+    if section is None:
+        return 0
+    return sum(1 for _ in code_blocks.matches(_config_line(config), text, *section))
 
 
 def _trailing_gap(section: str) -> str:
@@ -344,14 +363,14 @@ def patch_final_figures(text: str, config: str, figures: FinalFigures) -> str:
         else "from stats.json"
     )
     block = f"{opening}\nFinal figures of **{config}**, {source}:\n\n{figures_table(figures)}\n{closing}"
-    existing = re.search(rf"^{re.escape(opening)}$.*?^{re.escape(closing)}$", text, re.MULTILINE | re.DOTALL)
+    marked = re.compile(rf"^{re.escape(opening)}$.*?^{re.escape(closing)}$", re.MULTILINE | re.DOTALL)
+    existing = code_blocks.search(marked, text) or code_blocks.search(
+        re.compile(re.escape(STATS_PENDING)), text
+    )
     if existing:
         return text[: existing.start()] + block + text[existing.end() :]
-    if STATS_PENDING in text:
-        return text.replace(STATS_PENDING, block, 1)
-    line = _config_line(config)
-    header = _HEADER_LINE.search(text)
-    found = line.search(text, header.end()) if header else None
+    section = _section(text)
+    found = code_blocks.search(_config_line(config), text, *section) if section else None
     if found is None:
         return text
     return f"{text[: found.end()]}\n\n{block}{text[found.end() :]}"
@@ -397,11 +416,25 @@ class CardEntry:
         return [self.line, self.rate] if self.rate else [self.line]
 
 
-def write(card: str | None, entry: CardEntry, now: datetime) -> tuple[str, str | None]:
-    """The card with the entry in it (created when there is none yet), and a warning when the
-    card's `configs:` cannot list the config."""
-    text = patch_card(card, entry, now) if card is not None else new_card(entry, now)
-    return ensure_config(text, entry.spec)
+def write(card: str | None, entry: CardEntry, now: datetime) -> tuple[str, tuple[str, ...]]:
+    """The card with the entry in it (created when there is none yet), and warnings: the card's
+    `configs:` cannot list the config, or the card has more than one progress line for it.
+
+    A card whose every line ends in CRLF keeps CRLF on the lines put in."""
+    if card is None:
+        text, warning = ensure_config(new_card(entry, now), entry.spec)
+        return text, (warning,) if warning else ()
+    crlf = "\r\n" in card and card.count("\n") == card.count("\r\n")
+    text, warning = ensure_config(
+        patch_card(card.replace("\r\n", "\n") if crlf else card, entry, now), entry.spec
+    )
+    warnings: tuple[str, ...] = (warning,) if warning else ()
+    if (lines := progress_lines(text, entry.config)) > 1:
+        warnings += (
+            f"the card has {lines} progress lines for **{entry.config}**; all are kept up to date, but "
+            "readers see it twice: delete all but one",
+        )
+    return text.replace("\n", "\r\n") if crlf else text, warnings
 
 
 OUR_TAG = "progress-card"

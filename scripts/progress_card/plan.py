@@ -145,9 +145,9 @@ def plan_card(
         if hold is not None:
             held[item.job.name] = hold
             continue
-        text, warning = write(text, item.progress.entry, options.now)
-        if warning:
-            warnings[item.job.name] = (warning,)
+        text, said = write(text, item.progress.entry, options.now)
+        if said:
+            warnings[item.job.name] = said
     after = text or ""
     included = len(held) < len(items)
     news = included and after != card and is_news(card, after, options.now, options.refresh_after)

@@ -44,3 +44,21 @@ def test_a_hostile_card_is_its_repos_problem_alone(hub: HubSim, tmp_path: Path, 
     else:
         assert "30/100 docs" in progress_line(card(hub, "acme/hostile"))
     assert "| `gen` |" in (status / "README.md").read_text()
+
+
+def test_an_example_in_a_code_block_neither_freezes_nor_hides_the_real_line(hub: HubSim, tmp_path: Path) -> None:
+    example = "**default**: [●●●●●●●●●●●●●●●●●●●●] 100% • 100/100 docs<br>✅ Complete"
+    hub.put_file(
+        "acme/gen",
+        "README.md",
+        f"# Gen\n\n## 🔄 Generation Progress\n\nWhen done it reads:\n\n```\n{example}\n```\n\n"
+        "**default**: [●●○○○○○○○○○○○○○○○○○○] 10% • 10/100 docs<br>⏱️ estimating time remaining...\n",
+    )
+    write_shard(hub.repo_dir("acme/gen") / "default" / "00000_00000.parquet", 30)
+    jobs = write_manifest(tmp_path, "jobs:\n  - {name: gen, repo: acme/gen, total: 100}\n")
+
+    update_at(jobs, NOW)
+
+    text = card(hub)
+    assert f"```\n{example}\n```" in text
+    assert "\n**default**: [●●●●●●○○○○○○○○○○○○○○] 30% • 30/100 docs" in text

@@ -6,6 +6,7 @@ import yaml
 from progress_card.card import (
     CardEntry,
     CardSpec,
+    Shown,
     average_rate_line,
     describe_late,
     describe_queue,
@@ -18,7 +19,9 @@ from progress_card.card import (
     progress_line,
     rate_line,
     render_bar,
+    shown,
     spend_text,
+    write,
 )
 from progress_card.model import Eta, FinalFigures, Pending, Silence, Spend, SpendUnit
 from tests.cards import DATATROVE_CARD, LATER, NOW, entry, line
@@ -296,3 +299,77 @@ def test_a_job_in_the_queue_says_why_and_since_when() -> None:
     assert describe_queue(Pending("DependencyNeverSatisfied", since, never_starts=True), uploaded=False) == (
         "⚠️ never starts: a job it depends on failed (DependencyNeverSatisfied)"
     )
+
+
+EXAMPLE_CARD = """---
+configs:
+- config_name: math
+  data_files: math/*.parquet
+---
+# acme/gen
+
+## 🔄 Generation Progress
+
+The line below is what a finished config looks like:
+
+```markdown
+# a comment in an example
+**math**: [●●●●●●●●●●●●●●●●●●●●] 100% • 5,000/5,000 docs<br>✅ Complete
+*Last updated: 2020-01-01 00:00:00 UTC*
+```
+
+    **math**: [○○○○○○○○○○○○○○○○○○○○] 0% • 0/5,000 docs<br>an indented example
+
+**math**: [●○○○○○○○○○○○○○○○○○○○] 5% • 250/5,000 docs<br>⏱️ 9h remaining • 📅 Nov 21 2026, 20:00 UTC
+
+*Last updated: 2026-11-21 11:00:00 UTC*
+
+## Usage
+"""
+
+
+def test_lines_in_code_blocks_are_examples_not_ours() -> None:
+    new_line = line("math", 3_120, 5_000)
+    patched, warnings = write(EXAMPLE_CARD, entry("math", new_line, rate="≈ 1 docs/h"), LATER)
+    assert warnings == ()
+    assert shown(EXAMPLE_CARD, "math") == Shown(250, 5_000, complete=False)
+    assert last_updated(EXAMPLE_CARD) == datetime(2026, 11, 21, 11, tzinfo=timezone.utc)
+    before, after = EXAMPLE_CARD.splitlines(), patched.splitlines()
+    assert after[:19] == before[:19]  # both examples, and the heading-like comment, as they were
+    assert after[19] == new_line
+    assert "*Last updated: 2026-11-21 13:00:00 UTC*" in after
+    assert after[-1] == "## Usage"
+
+
+def test_a_fence_left_open_hides_everything_after_it() -> None:
+    card = "## 🔄 Generation Progress\n\n```\n**math**: [○] 0% • 0/5 docs<br>x\n"
+    assert shown(card, "math") is None
+    assert shown(card.replace("```", "~~~~"), "math") is None
+
+
+def test_a_config_with_two_progress_lines_gets_both_right_and_a_warning() -> None:
+    stale = line("faq", 10, 1_000)
+    card = DATATROVE_CARD.replace("*Last updated:", f"{stale}\n\n*Last updated:")
+    new_line = line("faq", 500, 1_000)
+    patched, warnings = write(card, entry("faq", new_line), LATER)
+    assert patched.count(new_line) == 2 and stale not in patched
+    assert warnings == (
+        "the card has 2 progress lines for **faq**; all are kept up to date, but readers see it twice: "
+        "delete all but one",
+    )
+
+
+def test_a_crlf_card_keeps_crlf_on_every_line_put_in() -> None:
+    card = DATATROVE_CARD.replace("\n", "\r\n")
+    patched, _ = write(card, entry("code", line("code", 10, 100), rate="≈ 3 docs/h"), LATER)
+    assert patched.count("\n") == patched.count("\r\n") > card.count("\r\n")
+    assert (
+        patched.replace("\r\n", "\n")
+        == write(DATATROVE_CARD, entry("code", line("code", 10, 100), rate="≈ 3 docs/h"), LATER)[0]
+    )
+
+
+def test_a_card_with_mixed_line_endings_keeps_its_bytes() -> None:
+    card = DATATROVE_CARD.replace("## Dataset Stats", "## Dataset Stats\r")
+    patched, _ = write(card, entry("faq", line("faq", 1, 1_000)), LATER)
+    assert "## Dataset Stats\r\n" in patched and patched.count("\r") == 1
