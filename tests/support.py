@@ -53,6 +53,30 @@ def parquet_bytes(rows: int, start: int = 0) -> bytes:
     return buffer.getvalue()
 
 
+def _varint(value: int) -> bytes:
+    """Thrift's compact encoding of an i64: zigzag, then 7 bits a byte."""
+    zigzag = (value << 1) ^ (value >> 63)
+    out = bytearray()
+    while True:
+        byte, zigzag = zigzag & 0x7F, zigzag >> 7
+        out.append(byte | (0x80 if zigzag else 0))
+        if not zigzag:
+            return bytes(out)
+
+
+def claiming_rows(rows: int, claimed: int, *, row_groups_too: bool = True) -> bytes:
+    """A shard of `rows` rows whose footer claims `claimed` (its row groups as well, or not): a damaged
+    or hostile file. Every i64 field that follows another field (header 0x16) and holds `rows` is
+    rewritten; num_rows is one, and its row groups' are next."""
+    data = parquet_bytes(rows)
+    length = int.from_bytes(data[-8:-4], "little")
+    footer = data[-8 - length : -8]
+    old, new = b"\x16" + _varint(rows), b"\x16" + _varint(claimed)
+    assert old in footer
+    doctored = footer.replace(old, new) if row_groups_too else footer.replace(old, new, 1)
+    return data[: -8 - length] + doctored + len(doctored).to_bytes(4, "little") + b"PAR1"
+
+
 def write_shard(path: Path, rows: int, mtime: float | None = None) -> Path:
     """Write a shard at `path`; `mtime` back-dates it (the Hub simulator reports it as its commit time)."""
     path.parent.mkdir(parents=True, exist_ok=True)

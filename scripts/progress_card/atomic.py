@@ -1,15 +1,22 @@
-"""Replacing a file so that a reader (or a crash) sees the old content or the new, never half of it."""
+"""Replacing a file so that a reader (or a crash) sees the old content or the new, never half of it,
+and editing it one writer at a time, across processes."""
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write to a temporary file beside `path`, fsync it, rename it over `path`, fsync the folder."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as file:
             file.write(data)
@@ -26,3 +33,24 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.fsync(folder)
     finally:
         os.close(folder)
+
+
+def _prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+@contextmanager
+def one_writer(path: Path) -> Iterator[None]:
+    """Hold the lock of `path`'s folder while reading, changing and replacing `path`: runs started
+    together on one machine (cron on a login node, a self-hosted runner) edit it one after the other,
+    so that none loses another's change. The lock goes with the process, even a killed one; the
+    temporary files a killed writer left are removed once the lock is held."""
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        for leftover in path.parent.glob(f"{_prefix(path)}*.tmp"):
+            leftover.unlink(missing_ok=True)
+            log.info("removed %s, left by a run that was stopped while writing %s", leftover.name, path.name)
+        yield
+    finally:
+        os.close(folder)  # releases the lock

@@ -5,7 +5,8 @@ New keys are inserted after the job's last line, at the job's own indentation (o
 one-line `{...}` entry), removed keys take their line (or their `, key: value`) with them, and a
 changed value is replaced where it stands, so comments, key order, quoting and blank lines all stay
 as the user wrote them. The file is re-read just before the edit, the result is checked as a
-manifest before anything is written, and the file is replaced atomically.
+manifest before anything is written, and the file is replaced atomically, one writer at a time
+across processes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,7 +22,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from .atomic import write_atomically
+from .atomic import one_writer, write_atomically
 from .errors import MarkingError
 from .manifest import parse_manifest
 
@@ -48,22 +48,21 @@ FINISH_KEYS = ("finished", "outcome", "finished_at", "final_count")
 
 
 class JobsFile:
-    """jobs.yaml on disk, edited by one writer at a time: repos updated side by side mark their jobs
-    one after the other, each on the file as the previous mark left it."""
+    """jobs.yaml on disk, edited by one writer at a time: repos updated side by side, and runs started
+    together, mark their jobs one after the other, each on the file as the previous mark left it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
 
     def mark(self, mark: Mark) -> None:
-        with self._lock:
-            mark_file(self.path, [mark])
+        mark_file(self.path, [mark])
 
 
 def mark_file(path: Path, marks: Sequence[Mark]) -> str:
     """Mark the jobs in the file as it is now; returns the new text (also written, atomically)."""
-    text = mark_text(path.read_text(encoding="utf-8"), marks)
-    write_atomically(path, text.encode("utf-8"))
+    with one_writer(path):
+        text = mark_text(path.read_text(encoding="utf-8"), marks)
+        write_atomically(path, text.encode("utf-8"))
     return text
 
 
@@ -71,10 +70,11 @@ def edit_file(path: Path, edit: Callable[[str], str]) -> tuple[str, str]:
     """Apply `edit` to the file as it is now, check the result is a valid manifest, then replace the
     file atomically; returns the text before and after. Raises ManifestError (nothing written) when
     the result is not valid, MarkingError when the edit cannot be made."""
-    before = path.read_text(encoding="utf-8")
-    after = edit(before)
-    parse_manifest(path, after)
-    write_atomically(path, after.encode("utf-8"))
+    with one_writer(path):
+        before = path.read_text(encoding="utf-8")
+        after = edit(before)
+        parse_manifest(path, after)
+        write_atomically(path, after.encode("utf-8"))
     return before, after
 
 

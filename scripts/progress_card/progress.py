@@ -49,6 +49,7 @@ from .model import (
     TaskProgress,
     TaskSums,
     Total,
+    Unreadable,
     Unsafe,
     Verdict,
 )
@@ -161,8 +162,12 @@ def assess(seen: Observation, options: Options) -> Progress:
     figures, disagree = _figures(verdict, notes.sums)
     unsafe = _two_launches(job.name, verdict) or _unsafe_resume(job.name, seen.notes.settings, verdict)
     warnings = (*verdict.warnings, *([unsafe.what] if unsafe else []), *([disagree] if disagree else []))
-    if count.unreadable:
-        warnings += (f"count incomplete: {len(count.unreadable)} unreadable shards",)
+    unreadable = _unreadable(count.unreadable)
+    if unreadable:
+        warnings += (f"count incomplete: {unreadable}",)
+    over = overcount(count.documents, total)
+    if over:
+        warnings += (over,)
     if count.shards == 0:
         warnings += (f"no shards found yet: looked for {seen.found.what}",)
     if loss is not None:
@@ -179,11 +184,13 @@ def assess(seen: Observation, options: Options) -> Progress:
     if crowded is not None:
         warnings += (f"{crowded}: {FIX}",)
     late = describe_late(silence, now) if silence is not None and not silence.stalled else None
-    detail = _detail(verdict, done, total, eta, silence, late, loss, unsafe)
+    detail = _detail(verdict, done, total, eta, silence, late, loss, unsafe, over)
     late = late if detail == late else None  # shards lost, or an unsafe relaunch, are said first
     rate = _rate_line(job.config, pace, count.arrivals, complete=detail == COMPLETE, uploading=uploading)
     if crowded is not None:
         detail += f" • ⚠️ {crowded}"
+    if unreadable:
+        detail += f" • ⚠️ {unreadable}"
     if verdict.retrying and verdict.alive:
         which = "index" if len(verdict.retrying) == 1 else "indices"
         detail += f" • 🔁 retrying array {which} {', '.join(str(index) for index in verdict.retrying)}"
@@ -314,9 +321,11 @@ def _detail(
     late: str | None,
     loss: Loss | None,
     unsafe: Unsafe | None,
+    over: str | None,
 ) -> str:
     """The text after the bar, by the job's state: complete, stopped, queued, relaunched unsafely,
-    shards lost, stalled, late (`late`: what the card says of it), or on its way."""
+    shards lost, counted beyond its total (`over`), stalled, late (`late`: what the card says of it), or
+    on its way."""
     if verdict.outcome is Outcome.COMPLETED:
         return COMPLETE
     if verdict.outcome is not None:
@@ -327,9 +336,34 @@ def _detail(
         return f"⚠️ {unsafe.what}"
     if loss is not None:
         return f"⚠️ {describe_loss(loss)}"
+    if over is not None:
+        return f"⚠️ {over}"
     if silence is not None and done < total:
         return describe_stall(silence.since) if late is None else late
     return describe_progress(done, total, eta, verdict.tasks)
+
+
+OVERCOUNT_MARGIN = 0.05
+"""How far above its total a job's count may go before it is doubted: a job writes its total, give or
+take the odd document; 5 % more means a wrong total, or shards counted twice."""
+
+
+def overcount(documents: int, total: int) -> str | None:
+    """What is wrong with a count more than OVERCOUNT_MARGIN above the total; such a count never makes
+    the card say the job is complete."""
+    if total <= 0 or documents <= total * (1 + OVERCOUNT_MARGIN):
+        return None
+    return (
+        f"{format_count(documents)} documents counted, {percent(documents - total, total)}% more than the "
+        f"total of {format_count(total)}: check the total in jobs.yaml, and that no shards are counted twice"
+    )
+
+
+def _unreadable(shards: tuple[Unreadable, ...]) -> str | None:
+    """`3 shards unreadable`, for the card and the report."""
+    if not shards:
+        return None
+    return f"{format_count(len(shards))} shard{'s' if len(shards) > 1 else ''} unreadable"
 
 
 def card_spec(job: Job, declare: tuple[str, ...] = ()) -> CardSpec:

@@ -13,8 +13,10 @@ meanwhile), marks the finished jobs in jobs.yaml only then, so that a finished j
 shows its final numbers, notes what it learnt about each job, and finally writes the status page
 and tells people.
 
-A job's failure is reported and the other jobs still run; a repo's failure fails its jobs only.
-Nothing here reads the clock: `Options.now` is passed in.
+A job's failure is reported and the other jobs still run; a repo's failure fails its jobs only, and
+so does an error no one foresaw (a bug): its traceback goes to the log, and the summary, the status
+page and the telling are still done for every job. Nothing here reads the clock: `Options.now` is
+passed in.
 """
 
 from __future__ import annotations
@@ -67,7 +69,13 @@ def plan(jobs: Sequence[Job], services: Services, options: Options) -> Plan:
         home = job.card_home
         groups.setdefault(home.url if home is not None else f"job {job.name}", []).append(job)
     results = _side_by_side(
-        lambda group: _plan_group(group, verdicts, notes, services, options), list(groups.values()), options
+        lambda group: _contained(
+            _label(group),
+            [job.name for job in group],
+            lambda: _plan_group(group, verdicts, notes, services, options),
+        ),
+        list(groups.values()),
+        options,
     )
     rows = {job.name: _skipped(job) for job in jobs if job.finished is not None}
     planned = []
@@ -84,12 +92,25 @@ def plan(jobs: Sequence[Job], services: Services, options: Options) -> Plan:
 def apply(planned: Plan, services: Services, options: Options) -> Report:
     """Push every repo's card that has news, mark the jobs it finishes, then tell and publish."""
     rows = {row.name: row for row in planned.rows}
-    for repo_rows in _side_by_side(lambda repo: _apply_repo(repo, services, options), planned.repos, options):
+    applied = _side_by_side(
+        lambda repo: _contained(
+            repo.label,
+            [row.name for row in repo.rows()],
+            lambda: (None, _apply_repo(repo, services, options)),
+        ),
+        planned.repos,
+        options,
+    )
+    for _, repo_rows in applied:
         rows.update({row.name: row for row in repo_rows})
     report = Report(tuple(rows[row.name] for row in planned.rows))
     warnings: list[str] = []
     if services.publish is not None:
-        services.publish(report)
+        try:
+            services.publish(report)
+        except Exception as error:  # the page is one more output: the cards, marks and telling stand
+            log.error("the status page was not written: %s", error, exc_info=not isinstance(error, OSError))
+            warnings.append(f"the status page was not written: {type(error).__name__}: {error}")
     if services.tell is not None:
         warnings += services.tell(report)
     return Report(report.jobs, tuple(warnings))
@@ -110,6 +131,27 @@ def _side_by_side(work: Callable[[T], R], items: Sequence[T], options: Options) 
             replay(records)
             results.append(result)
     return results
+
+
+def _contained(
+    label: str, names: Sequence[str], work: Callable[[], tuple[RepoPlan | None, list[JobReport]]]
+) -> tuple[RepoPlan | None, list[JobReport]]:
+    """`work` on one repo's jobs; an error no one foresaw fails those jobs, not the run."""
+    try:
+        return work()
+    except Exception as error:
+        log.error("%s: unexpected %s: %s", label, type(error).__name__, error, exc_info=True)
+        said = (
+            f"unexpected {type(error).__name__}: {error} (a fault of progress-card, not of the job: the "
+            "traceback is in the log; please report it)"
+        )
+        return None, [JobReport(name, Status.FAILED, error=said) for name in names]
+
+
+def _label(jobs: Sequence[Job]) -> str:
+    """What the log calls a group of jobs: the dataset whose card shows them, or where the one job writes."""
+    home = jobs[0].card_home
+    return str(home) if home is not None else jobs[0].where
 
 
 def _skipped(job: Job) -> JobReport:
@@ -137,8 +179,7 @@ def _plan_group(
 ) -> tuple[RepoPlan | None, list[JobReport]]:
     """The plan of the jobs one card shows (or of one job without a card), and the rows of the jobs
     that are not in it (with why)."""
-    home = jobs[0].card_home
-    label = str(home) if home is not None else jobs[0].where
+    home, label = jobs[0].card_home, _label(jobs)
     if options.should_stop():
         return None, [JobReport(job.name, Status.INTERRUPTED) for job in jobs]
     target: Dataset | None = None

@@ -46,7 +46,9 @@ def test_a_hostile_card_is_its_repos_problem_alone(hub: HubSim, tmp_path: Path, 
     assert "| `gen` |" in (status / "README.md").read_text()
 
 
-def test_an_example_in_a_code_block_neither_freezes_nor_hides_the_real_line(hub: HubSim, tmp_path: Path) -> None:
+def test_an_example_in_a_code_block_neither_freezes_nor_hides_the_real_line(
+    hub: HubSim, tmp_path: Path
+) -> None:
     example = "**default**: [●●●●●●●●●●●●●●●●●●●●] 100% • 100/100 docs<br>✅ Complete"
     hub.put_file(
         "acme/gen",

@@ -213,3 +213,50 @@ def test_sigterm_lets_the_pushes_under_way_finish_then_stops(slow_hub: HubSim, t
     for name in stopped:
         assert not slow_hub.commits(f"acme/gen{name.removeprefix('job')}")
     assert not any(f"acme/gen{repos - 1}/preupload" in r.path for r in slow_hub.requests)
+
+
+def test_two_runs_marking_one_jobs_yaml_at_once_lose_no_mark(tmp_path: Path) -> None:
+    """As `update --only a` and `update --only b` started together by cron: two processes, each marking
+    its own job, released at the same moment, 20 times over."""
+    driver = """
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from progress_card.editing import Mark, mark_file
+
+print("ready", flush=True)
+for path in sys.stdin:  # one jobs.yaml a round, given to both at once
+    mark_file(Path(path.strip()), [Mark(sys.argv[1], "completed", datetime.now(timezone.utc), 10)])
+    print("marked", flush=True)
+"""
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", driver, name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=environment(),
+        )
+        for name in ("job0", "job1")
+    ]
+    for run in runs:
+        assert run.stdout is not None and run.stdout.readline() == b"ready\n"
+    marked = []
+    for round_ in range(20):
+        folder = tmp_path / f"round{round_}"
+        folder.mkdir()
+        jobs = completed_jobs(folder, 2)
+        for run in runs:
+            assert run.stdin is not None
+            run.stdin.write(f"{jobs}\n".encode())
+        for run in runs:
+            assert run.stdin is not None
+            run.stdin.flush()
+        for run in runs:
+            assert run.stdout is not None and run.stdout.readline() == b"marked\n"
+        marked.append(sum(job.finished is not None for job in load_manifest(jobs).jobs))
+    for run in runs:
+        assert run.stdin is not None and run.stdout is not None
+        run.stdin.close()
+        run.wait()
+        run.stdout.close()
+    assert marked == [2] * 20

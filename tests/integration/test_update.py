@@ -16,6 +16,7 @@ from tests.cards import progress_line
 from tests.hubsim import HubSim
 from tests.support import (
     card,
+    claiming_rows,
     command,
     parquet_bytes,
     plan_at,
@@ -176,10 +177,58 @@ def test_a_broken_shard_is_reported_and_never_counted_as_zero(
 
     assert report.exit_code == 0
     assert "gen: 200/1,000 docs (20%)" in said(report)
-    assert "count incomplete: 1 unreadable shards" in said(report)
+    assert "count incomplete: 1 shard unreadable" in said(report)
+    assert progress_line(card(hub, "acme/gen")).endswith(" • ⚠️ 1 shard unreadable")
     messages = [record.getMessage() for record in caplog.records]
     assert any(m.startswith("cannot read the footer of data/00000_00002.parquet: ") for m in messages)
     assert "gen: count incomplete: 1 of 3 shards could not be read (listed above)" in messages
+
+
+def test_footers_that_cannot_be_true_are_unreadable_shards_not_a_false_completion(
+    hub: HubSim, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = datetime.now(timezone.utc)
+    shards(hub, "acme/gen", "data", [100], now)
+    hub.put_file("acme/gen", "data/00000_00001.parquet", claiming_rows(100, 2**40))
+    hub.put_file("acme/gen", "data/00000_00002.parquet", claiming_rows(100, -5))
+    jobs = write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 1000}]")
+
+    report = update_at(jobs, now)
+
+    assert progress_line(card(hub, "acme/gen")).startswith(
+        "**default**: [●●○○○○○○○○○○○○○○○○○○] 10% • 100/1,000 docs"
+    )
+    assert progress_line(card(hub, "acme/gen")).endswith(" • ⚠️ 2 shards unreadable")
+    assert "count incomplete: 2 shards unreadable" in said(report)
+    messages = "\n".join(record.getMessage() for record in caplog.records)
+    assert (
+        "cannot read the footer of data/00000_00001.parquet: the footer claims 1,099,511,627,776 rows"
+        in messages
+    )
+    assert "cannot read the footer of data/00000_00002.parquet: the footer claims -5 rows" in messages
+
+
+def test_a_count_well_beyond_the_total_is_doubted_not_published_as_complete(
+    hub: HubSim, tmp_path: Path
+) -> None:
+    now = datetime.now(timezone.utc)
+    shards(hub, "acme/gen", "data", [100, 100], now)
+    jobs = write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 150}]")
+
+    report = update_at(jobs, now)
+
+    doubt = (
+        "200 documents counted, 33% more than the total of 150: check the total in jobs.yaml, and that no "
+        "shards are counted twice"
+    )
+    assert progress_line(card(hub, "acme/gen")).endswith(f"100% • 150/150 docs<br>⚠️ {doubt}")
+    assert doubt in said(report)
+    write_manifest(tmp_path, "jobs: [{name: gen, repo: acme/gen, total: 210}]")  # the total, put right
+
+    report = update_at(jobs, now)
+
+    assert "more than the total" not in said(report)
+    assert "95% • 200/210 docs<br>" in progress_line(card(hub, "acme/gen"))
 
 
 def test_the_listing_is_fresh_on_every_run_in_the_same_process(hub: HubSim, tmp_path: Path) -> None:

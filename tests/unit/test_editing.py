@@ -210,3 +210,19 @@ def test_a_relaunch_on_hugging_face_jobs_sets_the_ids_or_only_clears_the_marks()
     assert relaunched == ON_HF_JOBS.replace('"68780d00bbe36d38803f645f"', f'"{new[0]}", "{new[1]}"')
     with pytest.raises(MarkingError, match=r"by datatrove's job name .* without --hf-job-id"):
         relaunch_text(ON_HF_JOBS, "by-name", NewLaunch(hf_job_ids=new))
+
+
+def test_a_killed_writers_temporary_files_are_removed_by_the_next_edit(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text("jobs:\n  - {name: a, repo: ./out, total: 10}\n")
+    leftovers = [tmp_path / ".jobs.yaml.k1ll3d.tmp", tmp_path / ".jobs.yaml.x7.tmp"]
+    for leftover in leftovers:
+        leftover.write_text("jobs:\n  - {name: a, re")
+    other = tmp_path / ".other.yaml.x7.tmp"
+    other.write_text("not ours")
+
+    mark_file(jobs, [Mark("a", "completed", datetime(2026, 12, 5, tzinfo=timezone.utc), 10)])
+
+    assert not any(leftover.exists() for leftover in leftovers)
+    assert other.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".other.yaml.x7.tmp", "jobs.yaml"]

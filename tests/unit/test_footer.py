@@ -6,6 +6,7 @@ import pytest
 
 from progress_card.errors import FooterError, NeedMoreBytes
 from progress_card.storage.footer import rows_from_tail
+from tests.support import claiming_rows
 
 
 def parquet(rows: int, row_group_size: int | None = None, columns: int = 1) -> bytes:
@@ -41,3 +42,18 @@ def test_a_footer_longer_than_the_tail_asks_for_exactly_its_bytes() -> None:
 def test_bytes_that_are_not_a_footer_are_explained(tail: bytes, size: int, reason: str) -> None:
     with pytest.raises(FooterError, match=reason):
         rows_from_tail(tail, size)
+
+
+@pytest.mark.parametrize(
+    ("claimed", "row_groups_too", "reason"),
+    [
+        (2**40, True, "claims 1,099,511,627,776 rows, impossible in a file of"),
+        (-5, True, "claims -5 rows"),
+        (1_235, False, "claims 1,235 rows but its row groups hold 1,234"),
+    ],
+)
+def test_a_footer_that_cannot_be_true_is_not_counted(claimed: int, row_groups_too: bool, reason: str) -> None:
+    data = claiming_rows(1_234, claimed, row_groups_too=row_groups_too)
+    assert pq.read_metadata(pa.BufferReader(data)).num_rows == claimed
+    with pytest.raises(FooterError, match=reason):
+        rows_from_tail(data, len(data))

@@ -37,4 +37,26 @@ def rows_from_tail(tail: bytes, file_size: int) -> int:
         metadata = pq.read_metadata(pa.BufferReader(framed))
     except (pa.ArrowException, OSError) as error:
         raise FooterError(f"unreadable footer: {error}") from error
-    return int(metadata.num_rows)
+    return plausible_rows(metadata, file_size)
+
+
+ROWS_PER_BYTE = 8
+"""The most rows a shard can hold per byte of file: one bit a row. Text documents take hundreds of
+bytes each; a footer that claims more has been damaged, or was not written by a parquet writer."""
+
+
+def plausible_rows(metadata: pq.FileMetaData, file_size: int) -> int:
+    """The footer's row count, when it can be true: within [0, ROWS_PER_BYTE x file size], and the sum
+    of its row groups'."""
+    rows = int(metadata.num_rows)
+    if not 0 <= rows <= ROWS_PER_BYTE * file_size:
+        raise FooterError(
+            f"the footer claims {rows:,} rows, impossible in a file of {file_size:,} bytes "
+            f"(at most {ROWS_PER_BYTE} rows a byte): the file is damaged"
+        )
+    groups = sum(int(metadata.row_group(index).num_rows) for index in range(metadata.num_row_groups))
+    if groups != rows:
+        raise FooterError(
+            f"the footer claims {rows:,} rows but its row groups hold {groups:,}: the file is damaged"
+        )
+    return rows
