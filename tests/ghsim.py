@@ -2,7 +2,8 @@
 
 `GitHubSim` serves the endpoints PyGithub calls: get a workflow and enable it; list a repo's issues by state and labels,
 create one (labels it names are created with it, as GitHub does), edit one (title, body, state),
-and comment on one; every request must carry the token, `token_refused` turns every answer into a
+and comment on one; a public repository's annotated release tags (`releases`), which need no
+token; every other request must carry the token, `token_refused` turns every answer into a
 401, and `rate_limited` answers the next requests with a secondary rate limit. `Receiver` collects the JSON that apprise's `json://` URLs post.
 """
 
@@ -43,6 +44,8 @@ class GitHubSim:
         self.requests: list[tuple[str, str]] = []
         self.enabled: list[str] = []
         """The workflows enabled, once per call."""
+        self.releases: dict[str, dict[str, str]] = {}
+        """Public repositories' annotated tags: repository -> tag -> the commit it names."""
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -77,6 +80,24 @@ class GitHubSim:
             "assignees": [{"login": login} for login in issue.assignees],
             "comments": len(issue.comments),
         }
+
+    def _public(self, method: str, path: str) -> tuple[int, Any] | None:
+        """A release tag of a public repository (`/git/ref/tags/T`, then the tag object `/git/tags/S`)."""
+        for repository, tags in self.releases.items():
+            prefix = f"/repos/{repository}/git/"
+            if method != "GET" or not path.startswith(prefix):
+                continue
+            kind, _, name = path.removeprefix(prefix).partition("/")
+            if kind == "ref" and name.startswith("tags/") and name[5:] in tags:
+                tag_object = f"{tags[name[5:]][:32]}7a97a9a9"  # the tag's own id, not the commit's
+                return 200, {"ref": f"refs/{name}", "url": self.url + path,
+                             "object": {"type": "tag", "sha": tag_object, "url": f"{self.url}{prefix}tags/{tag_object}"}}  # fmt: skip
+            for commit in tags.values():
+                if kind == "tags" and name == f"{commit[:32]}7a97a9a9":
+                    return 200, {"sha": name, "url": self.url + path,
+                                 "object": {"type": "commit", "sha": commit, "url": f"{self.url}{prefix}commits/{commit}"}}  # fmt: skip
+            return 404, {"message": "Not Found"}
+        return None
 
     def _handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         prefix = f"/repos/{self.repository}"
@@ -155,7 +176,10 @@ class GitHubSim:
                         f"Bearer {sim.token}",
                     )
                     headers = {}
-                    if sim.token_refused or not authorized:
+                    public = sim._public(self.command, split.path)
+                    if public is not None:
+                        status, answer = public
+                    elif sim.token_refused or not authorized:
                         status, answer = 401, {"message": "Bad credentials"}
                     elif sim.rate_limited > 0:
                         sim.rate_limited -= 1

@@ -14,7 +14,7 @@ CLUSTER_BINARIES=(/usr/sbin/sshd slurmctld slurmd munged munge unmunge squeue sb
 # Node.js only when it is missing: a Node.js from elsewhere (nodesource, nvm) stays as it is.
 NODE_PACKAGES=(nodejs npm)
 NODE_BINARIES=(node npm)
-CHROMIUM_PACKAGES=(chromium)
+CHROMIUM_PACKAGES=(chromium fonts-noto-color-emoji)  # the emoji the cards and the status page use
 CHROMIUM_BINARIES=(chromium)
 BINARIES=("${CLUSTER_BINARIES[@]}" "${NODE_BINARIES[@]}" "${CHROMIUM_BINARIES[@]}")
 

@@ -14,6 +14,11 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+NEW_FILE_MODE = 0o644
+"""A new file is readable by all, as files people read are (cards, the status page); a replaced one
+keeps its mode."""
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Write to a temporary file beside `path`, fsync it, rename it over `path`, fsync the folder."""
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=_prefix(path), suffix=".tmp")
@@ -22,8 +27,7 @@ def write_atomically(path: Path, data: bytes) -> None:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        if path.exists():
-            Path(temporary).chmod(path.stat().st_mode & 0o7777)
+        Path(temporary).chmod(path.stat().st_mode & 0o7777 if path.exists() else NEW_FILE_MODE)
         Path(temporary).replace(path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

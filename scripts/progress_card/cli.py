@@ -30,6 +30,7 @@ from .redaction import Redactor, secrets_from
 from .report import Report
 from .run import apply, plan
 from .services import Services
+from .starting import jobs_yaml
 from .storage import QUOTA_WAIT, HubClient, InputTotals, ShardMemory, Storage
 from .storage.quota import RateLimits
 from .storage.transport import RetryPolicy
@@ -50,6 +51,43 @@ JOBS_OPTION = click.option(
 )
 
 
+STATE_DIR_OPTION = click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=".progress-card",
+    show_default=True,
+    help="Where each shard's row count is remembered between runs (safe to delete; it only saves time).",
+)
+NOTIFY_OPTION = click.option(
+    "--notify",
+    "notify_urls",
+    multiple=True,
+    metavar="URL",
+    envvar="PROGRESS_CARD_NOTIFY",
+    help="An apprise URL to notify of each event (repeatable; or PROGRESS_CARD_NOTIFY, space-separated).",
+)
+_NOISY = ("httpx", "httpx2", "urllib3", "huggingface_hub", "datasets", "fsspec")
+
+
+def _verbose(context: click.Context, parameter: click.Parameter, verbose: bool) -> None:
+    """Log every step, the libraries' too: before the command (`progress-card -v update`) or after it
+    (`progress-card update -v`)."""
+    if verbose:
+        logging.getLogger().setLevel(logging.DEBUG)
+        for noisy in _NOISY:
+            logging.getLogger(noisy).setLevel(logging.NOTSET)
+
+
+VERBOSE_OPTION = click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    expose_value=False,
+    callback=_verbose,
+    help="Log every step, not just the outcome.",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="progress-card")
 @click.option("-v", "--verbose", is_flag=True, help="Log every step, not just the outcome.")
@@ -61,12 +99,13 @@ def main(verbose: bool) -> None:
         format="%(levelname)s %(message)s",
     )
     if not verbose:
-        for noisy in ("httpx", "httpx2", "urllib3", "huggingface_hub", "datasets", "fsspec"):
+        for noisy in _NOISY:
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-@main.command()
+@main.command(short_help="Count each job's shards, push its card's progress.")
 @JOBS_OPTION
+@VERBOSE_OPTION
 @click.option("--only", "only", multiple=True, metavar="NAME", help="Update only this job (repeatable).")
 @click.option(
     "--dry-run",
@@ -74,13 +113,7 @@ def main(verbose: bool) -> None:
     help="Print the plan (each repo's commit and card diff, the jobs it would mark, the issues and "
     "notifications it would make); write nothing at all, the state folder included.",
 )
-@click.option(
-    "--state-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=".progress-card",
-    show_default=True,
-    help="Where to remember each shard's row count between runs (safe to delete; it only saves time).",
-)
+@STATE_DIR_OPTION
 @click.option(
     "--refresh-after",
     type=click.FloatRange(min=0),
@@ -125,14 +158,7 @@ def main(verbose: bool) -> None:
     help="Open, comment on and close an incident issue per job that needs a person, in the repository "
     "GITHUB_REPOSITORY (API at GITHUB_API_URL, token in GITHUB_TOKEN).",
 )
-@click.option(
-    "--notify",
-    "notify_urls",
-    multiple=True,
-    metavar="URL",
-    envvar="PROGRESS_CARD_NOTIFY",
-    help="An apprise URL to notify of each event (repeatable; or PROGRESS_CARD_NOTIFY, space-separated).",
-)
+@NOTIFY_OPTION
 @click.option(
     "--keep-alive",
     is_flag=True,
@@ -166,12 +192,26 @@ def update(
     ran), 2 when the manifest or the command line is wrong (nothing is written); a job still
     counting when the rate-limit wait runs out is not a failure. SIGTERM stops a count under way
     (what it read is saved), lets a push under way finish, then exits with 143.
+
+    \b
+    Environment:
+      HF_TOKEN             a Hugging Face token with write access to the dataset repos
+      SSH_PRIVATE_KEY      the private key for the login nodes (or ssh: key_file in jobs.yaml)
+      SSH_KNOWN_HOSTS      the login nodes' known_hosts lines (or ssh: known_hosts)
+      PROGRESS_CARD_NOTIFY apprise URLs, space-separated (as --notify)
+      GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_API_URL, GITHUB_WORKFLOW_REF
+                           for --issues and --keep-alive (Actions sets them)
     """
     manifest = _load(jobs_path)
     try:
         jobs = manifest.select(only)
     except ManifestError as error:
         _fail_usage(error)
+    if notify_urls:
+        from .telling.notify import Notifier
+
+        if invalid := Notifier(notify_urls).invalid():
+            _fail_usage(ManifestError([f"--notify: not a URL apprise understands: {url}" for url in invalid]))
     redact = Redactor(
         [
             *secrets_from(
@@ -266,16 +306,14 @@ def _tell(report: Report, jobs: Sequence[Job], audience: Audience) -> list[str]:
         return [f"incident issues and notifications failed: {type(error).__name__}: {error}"]
 
 
-def _github(purpose: str) -> GitHubRepository | None:
-    """The workflow's repository through GitHub's API, from the environment the workflow gives."""
+def _github() -> GitHubRepository | None:
+    """The workflow's repository through GitHub's API, from the environment the workflow gives; None
+    when GITHUB_REPOSITORY or GITHUB_TOKEN is missing."""
     from .telling import GitHubRepository  # PyGithub and apprise: imported only by the runs that tell
 
     environ = os.environ
     repository, token = environ.get("GITHUB_REPOSITORY"), environ.get("GITHUB_TOKEN")
     if not (repository and token):
-        log.warning(
-            "%s needs GITHUB_REPOSITORY and GITHUB_TOKEN in the environment; skipped this run", purpose
-        )
         return None
     return GitHubRepository(environ.get("GITHUB_API_URL", "https://api.github.com"), repository, token)
 
@@ -291,9 +329,12 @@ def _audience(issues: bool, notify_urls: tuple[str, ...], state_dir: Path, redac
         if run_id and environ.get("GITHUB_REPOSITORY")
         else None
     )
-    return Audience(
-        _github("--issues") if issues else None, Notifier(notify_urls), state_dir, run_url, redact
-    )
+    github = _github() if issues else None
+    if issues and github is None:
+        log.warning(
+            "--issues needs GITHUB_REPOSITORY and GITHUB_TOKEN in the environment; no issues this run"
+        )
+    return Audience(github, Notifier(notify_urls), state_dir, run_url, redact)
 
 
 def _keep_alive() -> list[str]:
@@ -302,9 +343,11 @@ def _keep_alive() -> list[str]:
     workflow = reference.partition("@")[0].rpartition("/.github/workflows/")[2]
     if not workflow:
         return ["--keep-alive: GITHUB_WORKFLOW_REF does not name a workflow file; nothing kept enabled"]
-    github = _github("--keep-alive")
+    github = _github()
     if github is None:
-        return []
+        return [
+            "--keep-alive needs GITHUB_REPOSITORY and GITHUB_TOKEN in the environment; the workflow was not kept enabled"
+        ]
     try:
         github.keep_enabled(workflow)
     except TellingError as error:
@@ -358,7 +401,7 @@ def _report_to_actions(report: Report, redact: Redactor) -> None:
             file.write(actions.output_file_text(values))
 
 
-@main.command()
+@main.command(short_help="Check jobs.yaml alone.")
 @JOBS_OPTION
 def validate(jobs_path: Path) -> None:
     """Check the manifest only: exit 0 when it is valid, 2 with every problem listed otherwise."""
@@ -400,13 +443,16 @@ HF_JOB_ID_OPTION = _id_option(
 )
 
 
-@main.command()
+@main.command(
+    short_help="Follow a job's new launch.", options_metavar="(--slurm-job-id ID | --hf-job-id ID) [OPTIONS]"
+)
 @JOBS_OPTION
 @click.argument("name")
 @SLURM_JOB_ID_OPTION
 @HF_JOB_ID_OPTION
 def relaunch(jobs_path: Path, name: str, job_ids: tuple[str, ...], hf_job_ids: tuple[str, ...]) -> None:
-    """Record that job NAME was relaunched: under a new Slurm job id, or new Hugging Face Job ids.
+    """Record that job NAME was relaunched: under a new Slurm job id, or new Hugging Face Job ids (one of
+    the two is required, except for a job followed on Hugging Face Jobs by datatrove's job name).
 
     Its finish marks go, its slurm_job_id (or hf_jobs' ids) becomes ID, and nothing else in jobs.yaml
     changes (comments, quoting and layout stay). The next update follows the job again. A job
@@ -425,7 +471,7 @@ def relaunch(jobs_path: Path, name: str, job_ids: tuple[str, ...], hf_job_ids: t
     click.echo(f"{jobs_path}: {name} now follows {launch.describe()}; commit {jobs_path}", err=True)
 
 
-@main.command()
+@main.command(short_help="Add a job to jobs.yaml (created if need be).")
 @JOBS_OPTION
 @click.option(
     "--name",
@@ -488,8 +534,12 @@ def add(
     if "name" not in given:
         raise click.UsageError("give the job's name: --name NAME")
     fields = [(key, given[key]) for key in _ADDED_KEYS if key in given]
-    _edit(jobs_path, lambda text: add_text(text, fields))
-    click.echo(f"{jobs_path}: added {given['name']}; commit {jobs_path}", err=True)
+    created = not jobs_path.exists()
+    _edit(jobs_path, lambda text: add_text(text, fields), create=jobs_yaml())
+    click.echo(
+        f"{jobs_path}: {'created, with' if created else 'added'} {given['name']}; commit {jobs_path}",
+        err=True,
+    )
 
 
 def _inferred(jobs_path: Path, folder: str, given: dict[str, object]) -> dict[str, object]:
@@ -515,12 +565,13 @@ _ADDED_KEYS = (
 """The keys of a job `add` writes, in this order."""
 
 
-def _edit(path: Path, edit: Callable[[str], str]) -> None:
-    """Edit jobs.yaml as text; refuse (exit 2, nothing written) what would leave it invalid."""
+def _edit(path: Path, edit: Callable[[str], str], create: str | None = None) -> None:
+    """Edit jobs.yaml as text (`create`d first when given and there is no file); refuse (exit 2, nothing
+    written) what would leave it invalid."""
     try:
-        edit_file(path, edit)
+        edit_file(path, edit, create)
     except FileNotFoundError:
-        _fail_usage(ManifestError([f"{path}: no such file"]))
+        _fail_usage(ManifestError([f"{path}: no such file; `progress-card init` writes one"]))
     except MarkingError as error:
         _fail_usage(ManifestError([f"{path}: {error}"]))
     except ManifestError as error:
@@ -542,3 +593,8 @@ def _fail_usage(error: ManifestError) -> NoReturn:
     for problem in error.problems:
         click.echo(f"error: {problem}", err=True)
     sys.exit(2)
+
+
+from . import cli_setup  # noqa: E402  (registers init and check on the group)
+
+__all__ = ["cli_setup", "main", "services"]

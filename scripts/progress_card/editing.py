@@ -66,12 +66,13 @@ def mark_file(path: Path, marks: Sequence[Mark]) -> str:
     return text
 
 
-def edit_file(path: Path, edit: Callable[[str], str]) -> tuple[str, str]:
-    """Apply `edit` to the file as it is now, check the result is a valid manifest, then replace the
-    file atomically; returns the text before and after. Raises ManifestError (nothing written) when
-    the result is not valid, MarkingError when the edit cannot be made."""
+def edit_file(path: Path, edit: Callable[[str], str], create: str | None = None) -> tuple[str, str]:
+    """Apply `edit` to the file as it is now (to `create` when there is no file, if given), check the
+    result is a valid manifest, then replace the file atomically; returns the text before and after.
+    Raises ManifestError (nothing written) when the result is not valid, MarkingError when the edit
+    cannot be made, FileNotFoundError when there is no file and nothing to create."""
     with one_writer(path):
-        before = path.read_text(encoding="utf-8")
+        before = create if create is not None and not path.exists() else path.read_text(encoding="utf-8")
         after = edit(before)
         parse_manifest(path, after)
         write_atomically(path, after.encode("utf-8"))
@@ -150,10 +151,16 @@ def _value_span(lines: list[str], mapping: CommentedMap, key: str, value: str, q
 
 
 def add_text(text: str, fields: Sequence[tuple[str, object]]) -> str:
-    """`text` with a new job at the end of its jobs list, in the style of the entry before it."""
+    """`text` with a new job at the end of its jobs list, in the style of the entry before it; the first
+    job of a manifest with none (`jobs: []`, `jobs:` left empty, no `jobs:` at all, an empty file) as a
+    block entry."""
+    pairs = [(key, _yaml_value(value)) for key, value in fields]
+    document = YAML(typ="rt").load(text)
+    entries = document.get("jobs") if isinstance(document, CommentedMap) else None
+    if document is None or (isinstance(document, CommentedMap) and not entries and entries != {}):
+        return _first_job(text, document, pairs)
     entries = _jobs(text)
     lines = text.splitlines(keepends=True)
-    pairs = [(key, _yaml_value(value)) for key, value in fields]
     flow = "{" + ", ".join(f"{key}: {value}" for key, value in pairs) + "}"
     if entries.fa.flow_style():
         row, closing = _closing_brace(lines, int(entries.lc.line), int(entries.lc.col))
@@ -174,6 +181,26 @@ def add_text(text: str, fields: Sequence[tuple[str, object]]) -> str:
         added = [f"{' ' * dash}-{gap}{key}: {value}{newline}"]
         added += [f"{' ' * column}{key}: {value}{newline}" for key, value in rest]
     return "".join([*lines[: end + 1], *added, *lines[end + 1 :]])
+
+
+_EMPTY_JOBS = re.compile(r"^jobs:[ \t]*(?:\[[ \t]*\])?[ \t]*(#[^\r\n]*)?(\r?\n|\Z)", re.MULTILINE)
+
+
+def _first_job(text: str, document: CommentedMap | None, pairs: Sequence[tuple[str, str]]) -> str:
+    """The manifest with its first job, as a block entry under `jobs:` (written when missing)."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    (key, value), *rest = pairs
+    entry = f"  - {key}: {value}{newline}" + "".join(f"    {k}: {v}{newline}" for k, v in rest)
+    if document is not None and "jobs" in document:
+        found = _EMPTY_JOBS.search(text)
+        if found is None:
+            raise MarkingError(
+                "cannot find its `jobs:` line; write `jobs:` at the start of a line, with no indentation"
+            )
+        comment = f" {found.group(1)}" if found.group(1) else ""
+        return f"{text[: found.start()]}jobs:{comment}{newline}{entry}{text[found.end() :]}"
+    body = text if not text or text.endswith(("\n", "\r")) else text + newline
+    return f"{body}jobs:{newline}{entry}"
 
 
 def _ids_value(job_ids: Sequence[str]) -> str:
@@ -264,7 +291,7 @@ def _jobs(text: str) -> CommentedSeq:
     document = YAML(typ="rt").load(text)
     entries = document.get("jobs") if isinstance(document, CommentedMap) else None
     if not isinstance(entries, CommentedSeq):
-        raise MarkingError("jobs.yaml has no jobs list")
+        raise MarkingError("it has no `jobs:` list")
     return entries
 
 

@@ -100,6 +100,17 @@ class Job:
         return self.output.place.page
 
     @property
+    def needs_hub(self) -> bool:
+        """Something of the job is on the Hub: its card, its shards, its input, its compute or its logs."""
+        places = [self.card_home.url if self.card_home else "", self.output.place.url if self.output else ""]
+        places += [
+            self.input.location.url if self.input else "",
+            self.logging_dir or "",
+            self.stats_path or "",
+        ]
+        return self.hf_jobs is not None or any(place.startswith("hf://") for place in places)
+
+    @property
     def launch(self) -> tuple[str, ...]:
         """What names the job's current launch in its compute: a new one after a relaunch."""
         return self.hf_jobs.launch if self.hf_jobs is not None else self.slurm_job_ids
@@ -127,8 +138,15 @@ def load_manifest(path: Path) -> Manifest:
     """Read and validate jobs.yaml; raise `ManifestError` listing every problem."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ManifestError([f"{path}: cannot read the manifest: {error.strerror}"]) from error
+    except FileNotFoundError:
+        raise ManifestError(
+            [
+                f"{path}: no such file; `progress-card init` writes one, `progress-card add` starts one, or give --jobs PATH"
+            ]
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        why = error.strerror if isinstance(error, OSError) else f"not UTF-8 text ({error.reason})"
+        raise ManifestError([f"{path}: cannot read the manifest: {why}"]) from error
     return parse_manifest(path, text)
 
 
@@ -176,6 +194,7 @@ def _build_jobs(path: Path, document: Any) -> tuple[Job, ...]:
     job_validator = ExactValidator({"$ref": "#/$defs/job", "$defs": schema()["$defs"]})
     jobs: list[Job] = []
     seen: dict[str, int] = {}
+    lines: dict[tuple[str, str], tuple[str, int]] = {}
     for index, entry in enumerate(entries):
         merged, origins = _merge(defaults, entry)
         located = _Located(path, origins, entry_line=_line(entries, index))
@@ -192,9 +211,26 @@ def _build_jobs(path: Path, document: Any) -> tuple[Job, ...]:
         if errors:
             continue
         try:
-            jobs.append(_job(path.parent, merged))
+            job = _job(path.parent, merged)
         except _KeyError as error:
             problems.append(f"{path}:{located.line_of(error.key)}: job {_quote(name)}: {error.key} {error}")
+            continue
+        jobs.append(job)
+        where = f"{path}:{located.entry_line}: job {_quote(name)}"
+        if job.total is None and job.input is None and job.max_examples <= 0:
+            problems.append(
+                f"{where}: nothing says how many documents to expect: set total:, or input: (whose size is "
+                "read from its metadata or footers), or max_examples:"
+            )
+        line = (job.card_home.url if job.card_home is not None else job.where, job.config)
+        if job.finished is None and line in lines:
+            other, number = lines[line]
+            problems.append(
+                f"{where}: {line[0]} config {job.config} is also job {_quote(other)}'s (line {number}); a config "
+                "has one progress line, so give one of them another config (config:) or mark it finished"
+            )
+        elif job.finished is None:
+            lines[line] = (name, located.entry_line)
     if problems:
         raise ManifestError(problems)
     return tuple(jobs)

@@ -192,7 +192,7 @@ def _plan_group(
             snapshot = target.snapshot()
             card = snapshot.read_card()
     except RepoNotFound as error:
-        target, missing = None, f"{error}: check the repo's name in jobs.yaml and that the token can read it"
+        target, missing = None, str(error)
     except JobError as error:
         log.error("%s: %s", label, error)
         return None, [JobReport(job.name, Status.FAILED, error=str(error)) for job in jobs]
@@ -205,7 +205,13 @@ def _plan_group(
         absent = [job for job in jobs if home is not None and sought[job.name].place.url == home.url]
         rows += [
             _nothing_yet(
-                job, verdicts.get(job.name, RUNNING), str(sought[job.name]), missing, services, options
+                job,
+                verdicts.get(job.name, RUNNING),
+                notes[job.name],
+                str(sought[job.name]),
+                missing,
+                services,
+                options,
             )
             for job in absent
         ]
@@ -239,10 +245,24 @@ def _plan_group(
 
 
 def _nothing_yet(
-    job: Job, verdict: Verdict, sought: str, missing: str, services: Services, options: Options
+    job: Job,
+    verdict: Verdict,
+    notes: JobNotes,
+    sought: str,
+    missing: str,
+    services: Services,
+    options: Options,
 ) -> JobReport:
     """A job whose repo does not exist: nothing to count, no card, and never marked finished, since no
-    card would show its final numbers."""
+    card would show its final numbers. A repo that should exist (the job runs, or its shards were
+    counted before) is a failure: a typo, or a token that cannot see it, must not pass unseen."""
+    why = f"the scheduler runs it ({', '.join(sorted(verdict.seen))})" if verdict.seen else None
+    if why is None and notes.peak is not None:
+        why = f"its shards were counted there before ({notes.peak.documents:,} documents)"
+    if why is not None:
+        error = f"{missing}; it should exist, since {why}: check `repo:` in jobs.yaml and the token"
+        log.error("%s: %s", job.name, error)
+        return JobReport(job.name, Status.FAILED, error=error)
     log.warning("%s: 0 documents so far: %s", job.name, missing)
     try:
         total = services.resolve_total(job)

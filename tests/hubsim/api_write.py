@@ -37,6 +37,7 @@ def _branch(rev: str) -> None:
 def handle_preupload(ctx: Context, req: Request, p: dict[str, str]) -> Response:
     """POST .../preupload/{rev}: always ``regular``, with the current remote blob id as ``oid``."""
     repo = ctx.store.existing(p["ns"], p["name"])
+    ctx.check_write(req)
     _branch(p["rev"])
     payload = req.json()
     files = payload.get("files") if isinstance(payload, dict) else None
@@ -79,6 +80,7 @@ def _operation(key: Any, value: Any) -> Operation:
 def handle_commit(ctx: Context, req: Request, p: dict[str, str]) -> Response:
     """POST .../commit/{rev} with an ndjson body: header line, then file / deletedFile / deletedFolder."""
     repo = ctx.store.existing(p["ns"], p["name"])
+    ctx.check_write(req)
     _branch(p["rev"])
     if req.flag("create_pr"):
         raise HubError(400, "Pull requests are not supported by the simulator")

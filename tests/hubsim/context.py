@@ -9,7 +9,7 @@ from .buckets import BucketStore
 from .filecache import FileEntry
 from .jobs import JOBS_PAGE_SIZE, JobStore
 from .repo import HubStore, Repo
-from .responses import Request, repo_not_found
+from .responses import HubError, Request, repo_not_found
 
 #: Publishes a Xet-backed file on the bridge and returns its signed URL.
 XetPublisher = Callable[[Repo, FileEntry], str]
@@ -33,6 +33,21 @@ class Context:
     bucket_page_size: int = BUCKET_PAGE_SIZE  # entries per bucket tree page
     jobs: JobStore | None = None  # Hugging Face Jobs, users and hardware (None: the simulator serves none)
     jobs_page_size: int = JOBS_PAGE_SIZE  # Jobs per page of a namespace listing
+    read_only: frozenset[str] = frozenset()  # tokens that may read but not write (a "read" token)
+    revoked: frozenset[str] = frozenset()  # tokens the Hub no longer knows: 401 on every request
+
+    def check_token(self, req: Request) -> None:
+        """401 for a token the Hub does not know (revoked, mistyped), whatever the request."""
+        auth = req.header("Authorization") or ""
+        if auth.lower().startswith("bearer ") and auth[7:].strip() in self.revoked:
+            raise HubError(401, "Invalid credentials in Authorization header")
+
+    def check_write(self, req: Request) -> None:
+        """403 for a write (preupload, commit) made with a read token, as the Hub answers."""
+        auth = req.header("Authorization") or ""
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        if token in self.read_only:
+            raise HubError(403, "Forbidden: you must use a write token to upload to a repository.")
 
     def check_auth(self, namespace: str | None, req: Request) -> None:
         """401 RepoNotFound (the Hub hides private repos) unless the org's token rule is met."""

@@ -80,6 +80,7 @@ class HubRequestHandler(KeepAliveHandler):
         ctx = sim.context()
         try:
             handler, params = routes.match(self.command, raw_path)
+            ctx.check_token(req)
             ctx.check_auth(params.get("ns"), req)
             return handler(ctx, req, params)
         except HubError as err:

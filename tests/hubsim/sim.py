@@ -106,6 +106,10 @@ class HubSim:
         # Jobs per page of a namespace listing (1,000 unless lowered to test paging quickly)
         self.jobs_page_size = JOBS_PAGE_SIZE
         self._tokens: dict[str, str] = {}
+        self.read_only: set[str] = set()
+        """Tokens that may read but not write: preupload and commit answer 403."""
+        self.revoked: set[str] = set()
+        """Tokens the Hub does not know: every request with one answers 401."""
         self.faults = FaultQueue()
         self.log: RequestLog[RequestRecord] = RequestLog(Path(log_file) if log_file is not None else None)
         self.quota = QuotaBook()
@@ -185,6 +189,7 @@ class HubSim:
             self.jobs.reset()
             self.jobs_page_size = JOBS_PAGE_SIZE
             self._tokens = {}
+            self.read_only, self.revoked = set(), set()
             self.faults.clear()
             self.log.clear()
             self.latency_ms = self._initial_latency_ms
@@ -207,6 +212,8 @@ class HubSim:
             bucket_page_size=self.bucket_page_size,
             jobs=self.jobs,
             jobs_page_size=self.jobs_page_size,
+            read_only=frozenset(self.read_only),
+            revoked=frozenset(self.revoked),
         )
 
     def repo_dir(self, repo_id: str) -> Path:

@@ -70,4 +70,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert progress_card("update", "--no-such-flag", cwd=tmp_path).returncode == 2
     missing = progress_card("update", "--jobs", "nope.yaml", cwd=tmp_path)
     assert missing.returncode == 2
-    assert missing.stderr == "error: nope.yaml: cannot read the manifest: No such file or directory\n"
+    assert (
+        missing.stderr
+        == "error: nope.yaml: no such file; `progress-card init` writes one, `progress-card add` starts one, or give --jobs PATH\n"
+    )

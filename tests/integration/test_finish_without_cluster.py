@@ -161,7 +161,7 @@ def test_a_finished_job_whose_repo_does_not_exist_is_not_marked_and_the_repo_is_
     assert report.exit_code == 0
     assert jobs.read_text() == before  # no card shows its final numbers: not finished for us yet
     warning = report.jobs[0].warnings[0]  # the workflow shows it as an annotation
-    assert "acme/typo not found" in warning and "check the repo's name in jobs.yaml" in warning
+    assert "acme/typo not found" in warning and "a typo in jobs.yaml" in warning
 
 
 def test_a_stats_json_still_being_written_keeps_the_tasks_on_the_card(
@@ -220,7 +220,7 @@ def test_a_logging_folder_that_is_missing_or_damaged_is_named_and_counts_nothing
         f"""
         defaults: {{repo: acme/gen, total: 100}}
         jobs:
-          - {{name: gone, logging_dir: {tmp_path / "nowhere"}, ssh: local}}
+          - {{name: gone, config: gone, logging_dir: {tmp_path / "nowhere"}, ssh: local}}
           - {{name: damaged, config: default, logging_dir: "file://{damaged}"}}
         """,
     )

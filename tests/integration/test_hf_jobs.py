@@ -375,7 +375,7 @@ def test_add_reads_the_jobs_name_and_namespace_from_the_logging_folder_on_the_hu
 ) -> None:
     folder = logging_folder(hub, 4, now - HOUR)
     assert '"flavor": "a100-large"' in (folder / "executor.json").read_text()
-    jobs = write_manifest(tmp_path, "jobs:\n  - {name: other, repo: acme/other}\n")
+    jobs = write_manifest(tmp_path, "jobs:\n  - {name: other, repo: acme/other, total: 10}\n")
 
     added = command("add", "--jobs", str(jobs), "--logging-dir", LOGS)
 

@@ -233,7 +233,7 @@ def test_a_job_with_only_a_bucket_has_no_card_but_a_report_and_a_status_page(
     assert said(report).startswith("gen: 100/200 docs (50%), ETA ")
     assert "no card (jobs.yaml names no repo for it)" in said(report)
     assert (
-        "| `gen` | [hf://buckets/acme/raw/v1/math](https://huggingface.co/buckets/acme/raw) |"
+        "| `gen` | [hf://buckets/acme/raw/v1/math](https://huggingface.co/buckets/acme/raw) · default |"
         in (tmp_path / "status" / "README.md").read_text()
     )
 

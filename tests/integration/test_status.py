@@ -72,16 +72,17 @@ def test_the_page_has_a_row_per_job_the_finished_ones_and_a_chart_each(hub: HubS
     page = (status / "README.md").read_text()
     rows = [line for line in page.splitlines() if line.startswith("| `")]
     gen = re.fullmatch(
-        r"\| `gen` \| \[acme/one\]\(https://huggingface.co/datasets/acme/one\) \| default \| \[●{8}○{12}\] \| 40% "
-        r"\| 400/1,000 \|  \| [\dhm ]+ \(📅 \w{3} \d\d \d{4}, \d\d:\d\d UTC\) \| \w{3} \d\d \d{4}, \d\d:\d\d UTC \| running \|",
+        r"\| `gen` \| \[acme/one\]\(https://huggingface.co/datasets/acme/one\) · default \| \[●{8}○{12}\] "
+        r"\| 40% · 400/1,000 \| [\dhm ]+ \(📅 \w{3} \d\d \d{4}, \d\d:\d\d UTC\) \| \w{3} \d\d \d{4}, \d\d:\d\d UTC \| running \|",
         rows[0],
     )
     assert gen, rows[0]
     assert re.fullmatch(
-        r"\| `done` \| \[acme/two\]\(https://huggingface.co/datasets/acme/two\) \| default \| \[●{20}\] \| 100% "
-        r"\| 60/60 \|  \| completed: stats.json found \| .+ UTC \| completed \|",
+        r"\| `done` \| \[acme/two\]\(https://huggingface.co/datasets/acme/two\) · default \| \[●{20}\] "
+        r"\| 100% · 60/60 \| completed: stats.json found \| .+ UTC \| completed \|",
         rows[1],
     ), rows[1]
+    assert page.count("|---") == 7
     assert re.search(
         r"^- `done`: completed at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, 60 documents$", page, re.MULTILINE
     )

@@ -54,7 +54,7 @@ def test_an_output_is_the_writers_folder_in_a_repo_a_bucket_or_on_disk(tmp_path:
         f"""
         jobs:
           - {{name: a, output: "hf://datasets/acme/gen/default/", total: 1}}
-          - {{name: b, output: "hf://buckets/acme/raw/v1/math", total: 1, repo: acme/gen}}
+          - {{name: b, output: "hf://buckets/acme/raw/v1/math", total: 1, repo: acme/gen, config: math}}
           - {{name: c, output: "file://{tmp_path}/x", total: 1}}
           - {{name: d, output: "../y", total: 1, input: {{dataset: ./prompts}}}}
           - {{name: e, repo: ./dataset, total: 1}}
@@ -87,6 +87,7 @@ def test_slurm_ids_stats_paths_and_ssh_settings_are_accepted(tmp_path: Path) -> 
           - {name: a, repo: acme/gen, total: 1, slurm_job_id: 12345, stats_path: /scratch/logs/stats.json}
           - name: b
             repo: acme/gen
+            config: b
             total: 1
             slurm_job_id: "678"
             stats_path: "s3://bucket/stats.json"
@@ -117,7 +118,7 @@ def test_a_job_on_the_login_node_says_ssh_local_and_several_arrays_are_a_list(tm
           ssh: {host: login.cluster.example}
         jobs:
           - {name: a, repo: acme/gen, total: 1, slurm_job_id: [123, "124"], ssh: local}
-          - {name: b, repo: acme/gen, total: 1, logging_dir: /scratch/logs, ssh: local}
+          - {name: b, repo: acme/gen, config: b, total: 1, logging_dir: /scratch/logs, ssh: local}
         """,
     )
     a, b = load_manifest(path).jobs
@@ -127,8 +128,8 @@ def test_a_job_on_the_login_node_says_ssh_local_and_several_arrays_are_a_list(tm
         """
         jobs:
           - {name: a, repo: acme/gen, total: 1, slurm_job_id: [], ssh: local}
-          - {name: b, repo: acme/gen, total: 1, slurm_job_id: [1, "x2"], ssh: local}
-          - {name: c, repo: acme/gen, total: 1, slurm_job_id: 1, ssh: remote}
+          - {name: b, repo: acme/gen, config: b, total: 1, slurm_job_id: [1, "x2"], ssh: local}
+          - {name: c, repo: acme/gen, config: c, total: 1, slurm_job_id: 1, ssh: remote}
         """,
     )
     assert problems(bad) == [
@@ -146,10 +147,10 @@ def test_asking_the_cluster_needs_ssh_settings(tmp_path: Path) -> None:
         """
         jobs:
           - {name: a, repo: acme/gen, total: 1, slurm_job_id: 5}
-          - {name: b, repo: acme/gen, total: 1, stats_path: /scratch/stats.json}
+          - {name: b, repo: acme/gen, config: b, total: 1, stats_path: /scratch/stats.json}
           - {name: c, repo: acme/gen, total: 1, stats_path: "hf://datasets/acme/logs/stats.json"}
-          - {name: d, repo: acme/gen, total: 1, slurm_job_id: 5, ssh: {user: x}}
-          - {name: e, repo: acme/gen, total: 1, ssh: {host: "-oProxyCommand=evil"}}
+          - {name: d, repo: acme/gen, config: d, total: 1, slurm_job_id: 5, ssh: {user: x}}
+          - {name: e, repo: acme/gen, config: e, total: 1, ssh: {host: "-oProxyCommand=evil"}}
         """,
     )
     assert problems(path) == [
@@ -217,8 +218,8 @@ def test_duplicate_names_are_errors(tmp_path: Path) -> None:
         defaults: {repo: acme/gen, total: 3}
         jobs:
           - name: math
-          - name: code
-          - name: math
+          - {name: code, config: code}
+          - {name: math, config: other}
         """,
     )
     assert problems(path) == [
@@ -316,7 +317,10 @@ def test_malformed_documents_are_located(tmp_path: Path, text: str, expected: st
 
 
 def test_select_rejects_unknown_names(tmp_path: Path) -> None:
-    path = write(tmp_path, "defaults: {repo: acme/gen, total: 1}\njobs:\n  - name: math\n  - name: code\n")
+    path = write(
+        tmp_path,
+        "defaults: {repo: acme/gen, total: 1}\njobs:\n  - {name: math, config: math}\n  - {name: code, config: code}\n",
+    )
     manifest = load_manifest(path)
     assert [job.name for job in manifest.select(["code"])] == ["code"]
     with pytest.raises(ManifestError) as caught:
@@ -336,10 +340,10 @@ def test_a_job_on_hugging_face_jobs_names_its_jobs_and_keeps_its_logging_folder_
     path = write(
         tmp_path,
         """
-        defaults: {repo: acme/gen, hf_jobs: {namespace: acme}}
+        defaults: {repo: acme/gen, total: 10, hf_jobs: {namespace: acme}}
         jobs:
           - {name: a, hf_jobs: {name: gen}, logging_dir: "hf://buckets/acme/logs/gen"}
-          - {name: b, hf_jobs: {ids: ["68780d00bbe36d38803f645f"], namespace: team}}
+          - {name: b, config: b, hf_jobs: {ids: ["68780d00bbe36d38803f645f"], namespace: team}}
         """,
     )
     a, b = load_manifest(path).jobs

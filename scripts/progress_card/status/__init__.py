@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from ..atomic import write_atomically
 from ..card import describe_loss, render_bar, tokens_text
@@ -28,7 +30,9 @@ log = logging.getLogger(__name__)
 
 PAGE = "README.md"
 _MEMORY = re.compile(r"^<!-- progress-card:status (?P<json>.*) -->$", re.MULTILINE)
-HEADER = "| Job | Dataset | Config | Progress | % | Documents | Tasks | ETA / ended | Last shard | Status |"
+HEADER = "| Job | Dataset · config | Progress | Documents | ETA / ended | Last shard | Status |"
+"""Seven columns: a page 1,000 px wide shows a row on one or two lines."""
+COLUMNS = HEADER.count("|") - 1
 
 
 def write_status(folder: Path, report: Report, jobs: Sequence[Job], now: datetime) -> list[Path]:
@@ -41,10 +45,10 @@ def write_status(folder: Path, report: Report, jobs: Sequence[Job], now: datetim
     for job in jobs:
         result = reports.get(job.name)
         if result is None or not result.current or result.failed or result.progress is None:
-            rows[job.name] = memory["rows"].get(job.name) or _finished_row(job)
+            rows[job.name] = memory["rows"].get(job.name) or _finished_row(job, folder)
             news[job.name] = memory["news"].get(job.name, "")
             continue
-        row, key = _row(job, result)
+        row, key = _row(job, result, folder)
         if key == memory["news"].get(job.name) and memory["rows"].get(job.name):
             rows[job.name], news[job.name] = memory["rows"][job.name], key
             continue
@@ -83,7 +87,7 @@ def _page(
         f"*Last change: {format_timestamp(now)}*",
         "",
         HEADER,
-        "|" + "---|" * 10,
+        "|" + "---|" * COLUMNS,
     ]
     lines += [rows[job.name] for job in jobs]
     ended = [_ended(job, reports.get(job.name), now) for job in jobs]
@@ -131,15 +135,22 @@ def _memory(page_text: str, page: Path) -> dict[str, dict[str, str]]:
     return empty
 
 
-def _row(job: Job, report: JobReport) -> tuple[str, str]:
+def _dataset(job: Job, page: str, folder: Path) -> str:
+    """Where the job's data is, with its config: a link to its Hub page, or to its folder relative to
+    the status page (so that the link works where the page is read, and no one's home shows)."""
+    if page.startswith("https://"):
+        return f"[{job.where}]({page}) · {job.config}"
+    link = Path(os.path.relpath(page, folder.resolve())).as_posix()
+    here = Path(os.path.relpath(page)).as_posix()  # as the repository's root (the run's folder) names it
+    return f"[{Path(page).name if here.startswith('..') else here}]({quote(link)}) · {job.config}"
+
+
+def _row(job: Job, report: JobReport, folder: Path) -> tuple[str, str]:
     """The job's row, and what it says without the clock (the time left)."""
     progress = report.progress
     assert progress is not None
     done, total = progress.done, progress.total
     bar = render_bar(done, total).split("]")[0] + "]" if total else ""
-    dataset = (
-        f"[{job.where}]({progress.dataset})" if progress.dataset.startswith("https://") else f"`{job.where}`"
-    )
     state = state_of(report)
     if progress.outcome is not None:
         ended = f"{progress.outcome.value}: {progress.reason}"
@@ -151,7 +162,6 @@ def _row(job: Job, report: JobReport) -> tuple[str, str]:
         ended = ""
     if progress.spent:
         ended = f"{ended} · {progress.spent}" if ended else progress.spent
-    tasks = str(progress.tasks).removeprefix("tasks ") if progress.tasks else ""
     last = format_eta_date(progress.last_shard) if progress.last_shard else ""
     status = f"{state} ({progress.queue})" if progress.queue else state
     if progress.unsafe is not None:
@@ -160,22 +170,34 @@ def _row(job: Job, report: JobReport) -> tuple[str, str]:
         status += f" ⚠️ {describe_loss(progress.loss)}"
     if progress.crowding is not None:
         status += f" ⚠️ {progress.crowding}"
-    cells = [f"`{job.name}`", dataset, job.config, bar, f"{progress.percent}%" if total else "",
-             _documents(progress), tasks, ended, last, status]  # fmt: skip
+    cells = [
+        f"`{job.name}`",
+        _dataset(job, progress.dataset, folder),
+        bar,
+        _documents(progress),
+        ended,
+        last,
+        status,
+    ]
     row = "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
-    key = "| " + " | ".join([*cells[:7], ended if progress.outcome is not None else "", *cells[8:]]) + " |"
+    key = "| " + " | ".join([*cells[:4], ended if progress.outcome is not None else "", *cells[5:]]) + " |"
     return row, key
 
 
 def _documents(progress: Progress) -> str:
-    """`3,120/5,000`, and the completion tokens of the finished tasks: `3,120/5,000 · 36K tokens (≈ 9K/h)`."""
+    """`62% · 3,120/5,000`, the tasks done and the completion tokens of the finished tasks:
+    `62% · 3,120/5,000 · tasks 3/8 · 36K tokens (≈ 9K/h)`."""
     counts = f"{format_count(progress.done)}/{format_count(progress.total)}"
+    if progress.total:
+        counts = f"{progress.percent}% · {counts}"
     tokens = tokens_text(progress.tokens.completion_tokens, progress.tokens.tokens_per_hour)
-    return f"{counts} · {tokens}" if tokens else counts
+    return " · ".join(
+        part for part in (counts, str(progress.tasks) if progress.tasks else "", tokens) if part
+    )
 
 
-def _finished_row(job: Job) -> str:
+def _finished_row(job: Job, folder: Path) -> str:
     finished = job.finished
     outcome = f"{finished.outcome} at {finished.at}" if finished else ""
     count = format_count(finished.count) if finished and finished.count is not None else ""
-    return f"| `{job.name}` | `{job.where}` | {job.config} |  |  | {count} |  | {outcome} |  | {finished.outcome if finished else ''} |"
+    return f"| `{job.name}` | {_dataset(job, job.page, folder)} |  | {count} | {outcome} |  | {finished.outcome if finished else ''} |"

@@ -63,7 +63,8 @@ def chart_svg(
             axes.yaxis.set_major_formatter(lambda value, _: format_count(int(value)))
             locator = AutoDateLocator()  # type: ignore[no-untyped-call]
             axes.xaxis.set_major_locator(locator)
-            axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+            axes.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=timezone.utc))  # type: ignore[no-untyped-call]
+            axes.set_xlabel("time (UTC)", fontsize=8, loc="left")
             for side in ("top", "right"):
                 axes.spines[side].set_visible(False)
             axes.legend(loc="lower right", frameon=False, fontsize=8)

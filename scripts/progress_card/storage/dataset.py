@@ -130,3 +130,7 @@ class Dataset(Source, Protocol):
     def write_card(self, text: str, parent: str | None, message: str) -> None:
         """Commit the README on top of `parent`; raises CardConflict when the branch moved."""
         ...
+
+    def check_writable(self) -> None:
+        """Raise JobError, saying what to do, when a card could not be pushed; writes nothing."""
+        ...

@@ -18,9 +18,9 @@ from urllib.parse import quote, urlsplit
 
 import httpx2
 import urllib3
-from huggingface_hub import CommitOperationAdd, HfApi, RepoFile
-from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
-from huggingface_hub.utils import build_hf_headers
+from huggingface_hub import CommitOperationAdd, HfApi, RepoFile, get_token, is_offline_mode
+from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError
+from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 from huggingface_hub.utils._http import hf_request_event_hook
 
 from .. import __version__
@@ -60,11 +60,16 @@ class HubClient:
             endpoint=endpoint, token=token, library_name="progress-card", library_version=__version__
         )
         self.endpoint = self.api.endpoint.rstrip("/")
+        self.has_token = bool(token or get_token())
+        """A token was given (HF_TOKEN, or the one `hf auth login` saved): without one, only public repos
+        can be seen, and nothing can be pushed."""
         self.pool_size = pool_size
         self.retry = retry or RetryPolicy()
         self.limits = limits or RateLimits(budget=QUOTA_WAIT)
-        headers = build_hf_headers(token=token, library_name="progress-card", library_version=__version__)
-        self.transport = Transport(self.endpoint, headers, pool_size, timeout, self.retry, self.limits)
+        self.headers = build_hf_headers(
+            token=token, library_name="progress-card", library_version=__version__
+        )
+        self.transport = Transport(self.endpoint, self.headers, pool_size, timeout, self.retry, self.limits)
         self.timeout = timeout
 
     def http_client(self) -> httpx2.Client:
@@ -84,10 +89,13 @@ class HubClient:
 
     def call(self, what: str, function: Callable[[], T]) -> T:
         """Run a `huggingface_hub` call, retrying it on 429/5xx/network errors as the reads are."""
+        self.online(what)
 
         def attempt() -> T:
             try:
                 return function()
+            except OfflineModeIsEnabled:
+                raise JobError(f"{what}: {OFFLINE}") from None
             except HfHubHTTPError as error:
                 status = error.response.status_code if error.response is not None else None
                 if status == 429 and error.response is not None and is_refusal(error.response.headers):
@@ -101,6 +109,26 @@ class HubClient:
                 raise Retryable(f"{what}: {type(error).__name__} talking to {self.endpoint}") from None
 
         return retrying(what, attempt, self.retry)
+
+    def online(self, what: str) -> None:
+        """Refuse, as the job's error, to reach the Hub when HF_HUB_OFFLINE says not to."""
+        if is_offline_mode():
+            raise JobError(f"{what}: {OFFLINE}")
+
+    def without_token(self) -> str:
+        """What to add to an error that may come from having no token."""
+        return "" if self.has_token else f"; {ANONYMOUS}"
+
+
+OFFLINE = "HF_HUB_OFFLINE is set, so the Hub is not reached; unset it to follow a job on the Hub"
+REFUSED = (
+    "the Hub refuses the token (401: revoked, expired or mistyped); make a new one with write access at "
+    "https://huggingface.co/settings/tokens and set HF_TOKEN to it"
+)
+ANONYMOUS = (
+    "no Hugging Face token was given (set HF_TOKEN to a token with write access to the dataset repos): "
+    "without one only public repos can be seen, and no card can be pushed"
+)
 
 
 class _RateLimitedClient(httpx2.Client):
@@ -147,12 +175,38 @@ class HubRepo:
             raise RepoNotFound(
                 f"dataset repo {self.repo_id} not found on {self.client.endpoint} "
                 "(not created yet, a typo in jobs.yaml, or a token that cannot see it)"
+                f"{self.client.without_token()}"
             ) from None
         except HfHubHTTPError as error:
+            if error.response is not None and error.response.status_code == 401:
+                raise JobError(f"cannot read dataset repo {self.repo_id}: {REFUSED}") from None
             raise JobError(f"cannot read dataset repo {self.repo_id}: {_short(error)}") from None
         if not info.sha:
             raise JobError(f"the Hub gave no revision for {self.repo_id}; try again later")
         return HubSnapshot(self, info.sha)
+
+    def check_writable(self) -> None:
+        """Ask the Hub to prepare an upload of no files: it answers only a token that may write."""
+        url = f"{self.client.endpoint}/api/datasets/{self.repo_id}/preupload/main"
+
+        def ask() -> None:
+            response = get_session().post(
+                url, json={"files": []}, headers=self.client.headers, timeout=self.client.timeout
+            )
+            hf_raise_for_status(response)
+
+        try:
+            self.client.call(f"asking whether the token may push to {self.repo_id}", ask)
+        except HfHubHTTPError as error:
+            status = error.response.status_code if error.response is not None else None
+            if status in (401, 403):
+                raise JobError(
+                    f"the token cannot push to dataset repo {self.repo_id} ({status}): give it write access "
+                    f"to the repo, or use a write token{self.client.without_token()}"
+                ) from None
+            raise JobError(
+                f"cannot tell whether the token may push to {self.repo_id}: {_short(error)}"
+            ) from None
 
     def write_card(self, text: str, parent: str | None, message: str) -> None:
         try:
@@ -183,7 +237,9 @@ class HubRepo:
             if status == 412:
                 raise CardConflict(f"{self.repo_id} changed since its card was read") from None
             hint = " (does the token have write access to the repo?)" if status in (401, 403) else ""
-            raise JobError(f"pushing the card of {self.repo_id} failed: {_short(error)}{hint}") from None
+            raise JobError(
+                f"pushing the card of {self.repo_id} failed: {_short(error)}{hint}{self.client.without_token()}"
+            ) from None
 
 
 @dataclass(frozen=True)

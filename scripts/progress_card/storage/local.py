@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..atomic import write_atomically
-from ..errors import RepoNotFound
+from ..errors import JobError, RepoNotFound
 from .dataset import CARD_PATH, MAX_CARD_BYTES, Listing, Shard, card_text
 
 
@@ -29,7 +29,16 @@ class LocalRepo:
         return LocalSnapshot(self.root)
 
     def write_card(self, text: str, parent: str | None, message: str) -> None:
-        write_atomically(self.root / CARD_PATH, text.encode("utf-8"))
+        try:
+            write_atomically(self.root / CARD_PATH, text.encode("utf-8"))
+        except OSError as error:  # a full disk, a read-only folder: the card stays as it was
+            raise JobError(f"the card in {self.root} was not written: {error.strerror or error}") from None
+
+    def check_writable(self) -> None:
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise JobError(
+                f"folder {self.root} is not writable by this user: the card cannot be written there"
+            )
 
 
 @dataclass(frozen=True)
@@ -74,3 +83,5 @@ class LocalSnapshot:
                 return card_text(file.read(MAX_CARD_BYTES + 1), str(self.root))
         except FileNotFoundError:
             return None
+        except OSError as error:
+            raise JobError(f"the card in {self.root} cannot be read: {error.strerror or error}") from None

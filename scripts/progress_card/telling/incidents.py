@@ -99,6 +99,15 @@ class GitHubRepository:
             f"closing the incident issue of {incident.job}", lambda: incident.issue.edit(state="closed")
         )
 
+    def workflow_state(self, workflow: str) -> str:
+        """The workflow's state (`active`, `disabled_inactivity`...): a read that shows it can be reached."""
+        what = f"reading the workflow {workflow}"
+        return str(
+            self._call(
+                what, lambda: self._repository.get_workflow(workflow).state, permission="actions: read"
+            )
+        )
+
     def keep_enabled(self, workflow: str) -> None:
         """Enable the workflow (a file name under .github/workflows/), which GitHub turns off in a
         public repository after 60 days without activity. One PUT; enabling an enabled workflow changes

@@ -9,12 +9,27 @@ from collections.abc import Sequence
 import apprise
 
 
+def understood(url: str) -> bool:
+    """apprise knows the URL's scheme and can parse the rest."""
+    return apprise.Apprise().add(url)
+
+
+def describe(url: str) -> str:
+    """A URL as messages may show it: its scheme only, since the rest often holds a webhook's secret."""
+    scheme, found, _ = url.partition("://")
+    return f"{scheme}://…" if found else "(a value with no scheme://)"
+
+
 class Notifier:
     def __init__(self, urls: Sequence[str]) -> None:
         self._urls = list(urls)
 
     def __bool__(self) -> bool:
         return bool(self._urls)
+
+    def invalid(self) -> list[str]:
+        """The URLs apprise does not understand, as messages may show them."""
+        return [describe(url) for url in self._urls if not understood(url)]
 
     def send(self, title: str, body: str) -> str | None:
         """Send to every URL; a warning naming how many could not be reached, or None."""

@@ -94,6 +94,11 @@ class SshClient:
     def run_script(self, settings: SshSettings, script: str) -> ScriptResult:
         """Run `script` with `sh` on the host; exit 255 (or a timeout) means ssh itself failed."""
         argv = self.argv(settings)
+        for path, what in ((settings.key_file, "private key"), (settings.known_hosts, "known_hosts")):
+            if path is not None and not path.is_file():
+                return ScriptResult(
+                    UNREACHED, b"", f"the {what} file {path} (jobs.yaml's ssh:) does not exist here"
+                )
         try:
             completed = subprocess.run(
                 argv,
