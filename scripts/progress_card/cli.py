@@ -337,11 +337,17 @@ def _audience(issues: bool, notify_urls: tuple[str, ...], state_dir: Path, redac
     return Audience(github, Notifier(notify_urls), state_dir, run_url, redact)
 
 
+def _workflow_file() -> str | None:
+    """The running workflow's file name under .github/workflows/, from GITHUB_WORKFLOW_REF
+    (`owner/repo/.github/workflows/progress.yml@refs/heads/main`)."""
+    reference = os.environ.get("GITHUB_WORKFLOW_REF", "")
+    return reference.partition("@")[0].rpartition("/.github/workflows/")[2] or None
+
+
 def _keep_alive() -> list[str]:
     """Keep this run's own workflow enabled (GITHUB_WORKFLOW_REF names it); a warning when it cannot be."""
-    reference = os.environ.get("GITHUB_WORKFLOW_REF", "")
-    workflow = reference.partition("@")[0].rpartition("/.github/workflows/")[2]
-    if not workflow:
+    workflow = _workflow_file()
+    if workflow is None:
         return ["--keep-alive: GITHUB_WORKFLOW_REF does not name a workflow file; nothing kept enabled"]
     github = _github()
     if github is None:

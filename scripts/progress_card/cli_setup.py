@@ -12,7 +12,17 @@ import click
 from huggingface_hub import set_client_factory
 
 from . import checking, starting
-from .cli import JOBS_OPTION, NOTIFY_OPTION, STATE_DIR_OPTION, VERBOSE_OPTION, _github, _load, main, services
+from .cli import (
+    JOBS_OPTION,
+    NOTIFY_OPTION,
+    STATE_DIR_OPTION,
+    VERBOSE_OPTION,
+    _github,
+    _load,
+    _workflow_file,
+    main,
+    services,
+)
 from .compute import SshClient
 from .options import Options
 from .storage import HubClient
@@ -150,8 +160,7 @@ def _test_message(url: str) -> str | None:
 def _github_target(issues: bool, keep_alive: bool) -> checking.GitHubTarget | None:
     if not (issues or keep_alive):
         return None
-    reference = os.environ.get("GITHUB_WORKFLOW_REF", "")
-    workflow = reference.partition("@")[0].rpartition("/.github/workflows/")[2] or None
+    workflow = _workflow_file()
     if keep_alive and workflow is None:
         return checking.GitHubTarget(
             None, issues, None, "--keep-alive: GITHUB_WORKFLOW_REF does not name a workflow file"

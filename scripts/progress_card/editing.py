@@ -156,10 +156,10 @@ def add_text(text: str, fields: Sequence[tuple[str, object]]) -> str:
     block entry."""
     pairs = [(key, _yaml_value(value)) for key, value in fields]
     document = YAML(typ="rt").load(text)
-    entries = document.get("jobs") if isinstance(document, CommentedMap) else None
-    if document is None or (isinstance(document, CommentedMap) and not entries and entries != {}):
+    found = document.get("jobs") if isinstance(document, CommentedMap) else None
+    if document is None or (isinstance(document, CommentedMap) and (found is None or found == [])):
         return _first_job(text, document, pairs)
-    entries = _jobs(text)
+    entries = _jobs_of(document)
     lines = text.splitlines(keepends=True)
     flow = "{" + ", ".join(f"{key}: {value}" for key, value in pairs) + "}"
     if entries.fa.flow_style():
@@ -288,7 +288,10 @@ def _find(entries: CommentedSeq, name: str) -> int | None:
 
 
 def _jobs(text: str) -> CommentedSeq:
-    document = YAML(typ="rt").load(text)
+    return _jobs_of(YAML(typ="rt").load(text))
+
+
+def _jobs_of(document: object) -> CommentedSeq:
     entries = document.get("jobs") if isinstance(document, CommentedMap) else None
     if not isinstance(entries, CommentedSeq):
         raise MarkingError("it has no `jobs:` list")

@@ -194,7 +194,8 @@ def _build_jobs(path: Path, document: Any) -> tuple[Job, ...]:
     job_validator = ExactValidator({"$ref": "#/$defs/job", "$defs": schema()["$defs"]})
     jobs: list[Job] = []
     seen: dict[str, int] = {}
-    lines: dict[tuple[str, str], tuple[str, int]] = {}
+    claimed: dict[tuple[str, str], tuple[str, int]] = {}
+    """Each (dataset, config) an unfinished job shows its progress line in: the job, and its line."""
     for index, entry in enumerate(entries):
         merged, origins = _merge(defaults, entry)
         located = _Located(path, origins, entry_line=_line(entries, index))
@@ -222,15 +223,15 @@ def _build_jobs(path: Path, document: Any) -> tuple[Job, ...]:
                 f"{where}: nothing says how many documents to expect: set total:, or input: (whose size is "
                 "read from its metadata or footers), or max_examples:"
             )
-        line = (job.card_home.url if job.card_home is not None else job.where, job.config)
-        if job.finished is None and line in lines:
-            other, number = lines[line]
+        shown = (job.card_home.url if job.card_home is not None else job.where, job.config)
+        if job.finished is None and shown in claimed:
+            other, number = claimed[shown]
             problems.append(
-                f"{where}: {line[0]} config {job.config} is also job {_quote(other)}'s (line {number}); a config "
+                f"{where}: {shown[0]} config {job.config} is also job {_quote(other)}'s (line {number}); a config "
                 "has one progress line, so give one of them another config (config:) or mark it finished"
             )
         elif job.finished is None:
-            lines[line] = (name, located.entry_line)
+            claimed[shown] = (name, located.entry_line)
     if problems:
         raise ManifestError(problems)
     return tuple(jobs)
