@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import click
-from huggingface_hub import set_client_factory
 
 from . import checking, starting
 from .cli import (
@@ -18,6 +17,7 @@ from .cli import (
     STATE_DIR_OPTION,
     VERBOSE_OPTION,
     _github,
+    _hub_client,
     _load,
     _workflow_file,
     main,
@@ -128,8 +128,7 @@ def check(
     SSH_KNOWN_HOSTS as update does.
     """
     manifest = _load(jobs_path)
-    hub = HubClient()
-    set_client_factory(hub.http_client)
+    hub = _hub_client(HubClient())
     options = Options(now=datetime.now(timezone.utc), dry_run=True)
     findings: list[checking.Finding] = checking.check_hub(hub, manifest.jobs)
     with SshClient() as ssh:

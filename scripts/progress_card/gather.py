@@ -8,18 +8,19 @@ of them: the root when several folders are wanted, the folder itself when one is
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from .errors import JobError, QuotaSpent, StillCounting, Stopped
 from .finding import Sought
 from .formatting import format_count
 from .manifest import Job
-from .model import Found, JobNotes, Verdict
+from .model import Count, Found, JobNotes, Verdict
 from .options import Options
 from .progress import Observation
 from .report import JobReport, Status
 from .services import Services
-from .storage import Listing, Listings, Snapshot, Storage, count_documents, parent
+from .storage import Listing, Listings, Shard, Snapshot, Storage, count_documents, parent
 
 log = logging.getLogger(__name__)
 
@@ -78,24 +79,29 @@ def observe(
     """Everything `job`'s progress is worked out from; `Unobserved` when it cannot be gathered."""
     if options.should_stop():
         raise Unobserved(JobReport(job.name, Status.INTERRUPTED))
-    try:
+    with _unobserved_on_failure(job):
         total = services.resolve_total(job)
         log.info("%s: expecting %s documents (%s)", job.name, format_count(total.documents), total.source)
-        listing = places.listing(where)
-        shards = where.matching(listing)
-        if not shards and where.instead is not None:
-            where = where.instead
-            listing = places.listing(where)
-            shards = where.matching(listing)
-        key = f"{where.place.url}|{','.join(where.patterns)}"
+        where, listing, shards = _shards(where, places)
         count = count_documents(
             places.snapshot(where),
             shards,
             workers=services.storage.workers,
-            memory=services.memory(key),
+            memory=services.memory(f"{where.place.url}|{','.join(where.patterns)}"),
             label=job.name,
             stopping=options.should_stop,
         )
+    _log_count(job, count, where)
+    declare = where.patterns if job.card_home is not None and where.place.url == job.card_home.url else ()
+    return Observation(job, verdict, total, count, _found(job, where, listing, shards), notes, declare)
+
+
+@contextmanager
+def _unobserved_on_failure(job: Job) -> Iterator[None]:
+    """Turn what stops a job's I/O into its row (`Unobserved`): still counting, the quota spent, a
+    stop, the job's error, or an error no one foresaw (which must not stop the other jobs)."""
+    try:
+        yield
     except StillCounting as error:
         log.warning("%s: %s", job.name, error)
         raise Unobserved(JobReport(job.name, Status.COUNTING, warnings=(str(error),))) from None
@@ -108,25 +114,38 @@ def observe(
     except JobError as error:
         log.error("%s: %s", job.name, error)
         raise Unobserved(JobReport(job.name, Status.FAILED, error=str(error))) from None
-    except Exception as error:  # an unforeseen failure of one job must not stop the others
+    except Exception as error:
         log.exception("%s: unexpected error", job.name)
         row = JobReport(job.name, Status.FAILED, error=f"unexpected {type(error).__name__}: {error}")
         raise Unobserved(row) from None
+
+
+def _shards(where: Sought, places: Places) -> tuple[Sought, Listing, tuple[Shard, ...]]:
+    """The shards `where` matches, or those of its fallback (`instead`) when it matches none; with the
+    location that gave them and its listing."""
+    listing = places.listing(where)
+    shards = where.matching(listing)
+    if not shards and where.instead is not None:
+        return _shards(where.instead, places)
+    return where, listing, shards
+
+
+def _found(job: Job, where: Sought, listing: Listing, shards: Sequence[Shard]) -> Found:
+    """Which files were counted and why, and how full the folders holding them are."""
     holding = {parent(shard.path) for shard in shards}
-    found = Found(
+    return Found(
         what=str(where),
         origin=str(job.output) if job.output is not None else f"{where.place}/{where.folders[0]}".rstrip("/"),
         place=str(where.place),
         folders={folder: listing.entries.get(folder, 0) for folder in holding},
         files=listing.files,
     )
+
+
+def _log_count(job: Job, count: Count, where: Sought) -> None:
     if count.shards:
         log.info(
-            "%s: %s documents in %d shards: %s",
-            job.name,
-            format_count(count.documents),
-            count.shards,
-            found.what,
+            "%s: %s documents in %d shards: %s", job.name, format_count(count.documents), count.shards, where
         )
     if not count.complete:
         log.warning(
@@ -135,5 +154,3 @@ def observe(
             len(count.unreadable),
             count.shards,
         )
-    declare = where.patterns if job.card_home is not None and where.place.url == job.card_home.url else ()
-    return Observation(job, verdict, total, count, found, notes, declare)

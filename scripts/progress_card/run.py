@@ -24,11 +24,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import TypeVar
 
 from .editing import Mark
 from .errors import CardConflict, JobError, MarkingError, RepoNotFound
-from .finding import seek
+from .finding import Sought, seek
 from .gather import Places, Unobserved, observe
 from .logs import HeldLogs, replay
 from .manifest import Job
@@ -38,7 +39,7 @@ from .plan import Item, Plan, RepoPlan, plan_card, plan_without_card
 from .progress import Observation, assess
 from .report import JobReport, Report, Status
 from .services import Services
-from .storage import Dataset, Snapshot
+from .storage import Dataset, Location, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,37 @@ def _log_skipped(job: Job) -> None:
     )
 
 
+@dataclass(frozen=True)
+class _Home:
+    """The dataset whose card shows a group of jobs, as this run found it: opened, its card read; or
+    missing, and why; or none (the jobs have no card)."""
+
+    url: str | None = None
+    target: Dataset | None = None
+    snapshot: Snapshot | None = None
+    card: str | None = None
+    missing: str | None = None
+
+    def opened(self) -> dict[str, Snapshot]:
+        """The snapshot taken, for the places the jobs read."""
+        return {self.url: self.snapshot} if self.url is not None and self.snapshot is not None else {}
+
+    def holds(self, where: Sought) -> bool:
+        return self.url is not None and where.place.url == self.url
+
+
+def _open_home(home: Location | None, services: Services) -> _Home:
+    """The card's dataset opened and its card read; a repo that does not exist is `missing`."""
+    if home is None:
+        return _Home()
+    try:
+        target = services.storage.open(home)
+        snapshot = target.snapshot()
+        return _Home(home.url, target, snapshot, snapshot.read_card())
+    except RepoNotFound as error:
+        return _Home(home.url, missing=str(error))
+
+
 def _plan_group(
     jobs: Sequence[Job],
     verdicts: dict[str, Verdict],
@@ -179,45 +211,58 @@ def _plan_group(
 ) -> tuple[RepoPlan | None, list[JobReport]]:
     """The plan of the jobs one card shows (or of one job without a card), and the rows of the jobs
     that are not in it (with why)."""
-    home, label = jobs[0].card_home, _label(jobs)
+    label = _label(jobs)
     if options.should_stop():
         return None, [JobReport(job.name, Status.INTERRUPTED) for job in jobs]
-    target: Dataset | None = None
-    snapshot: Snapshot | None = None
-    card: str | None = None
-    missing: str | None = None
     try:
-        if home is not None:
-            target = services.storage.open(home)
-            snapshot = target.snapshot()
-            card = snapshot.read_card()
-    except RepoNotFound as error:
-        target, missing = None, str(error)
+        home = _open_home(jobs[0].card_home, services)
     except JobError as error:
         log.error("%s: %s", label, error)
-        return None, [JobReport(job.name, Status.FAILED, error=str(error)) for job in jobs]
-    sought = {job.name: seek(job, card) for job in jobs}
-    places = Places(
-        services.storage, {home.url: snapshot} if home is not None and snapshot is not None else {}
-    )
+        return None, _failed(jobs, error)
+    sought = {job.name: seek(job, home.card) for job in jobs}
     rows: list[JobReport] = []
-    if missing is not None:  # nothing to count where the repo should be: only the jobs writing elsewhere
-        absent = [job for job in jobs if home is not None and sought[job.name].place.url == home.url]
-        rows += [
-            _nothing_yet(
-                job,
-                verdicts.get(job.name, RUNNING),
-                notes[job.name],
-                str(sought[job.name]),
-                missing,
-                services,
-                options,
-            )
-            for job in absent
-        ]
+    if home.missing is not None:  # nothing to count where the repo should be: only the jobs writing elsewhere
+        absent = [job for job in jobs if home.holds(sought[job.name])]
+        for job in absent:
+            verdict, where = verdicts.get(job.name, RUNNING), str(sought[job.name])
+            rows.append(_nothing_yet(job, verdict, notes[job.name], where, home.missing, services, options))
         jobs = [job for job in jobs if job not in absent]
+    items, unobserved = _observe_each(jobs, sought, home, verdicts, notes, services, options)
+    rows += unobserved
+    if not items:
+        return None, rows
+    if home.target is None or home.snapshot is None:
+        repo_plan = plan_without_card(label, items, home.missing)
+        return repo_plan, [*rows, *repo_plan.rows()]
+    try:
+        repo_plan = plan_card(home.target, home.snapshot.revision, home.card, items, options)
+    except JobError as error:
+        log.error("%s: %s", home.target.label, error)
+        return None, [*rows, *_failed([item.job for item in items], error)]
+    for name, hold in repo_plan.held.items():
+        log.warning("%s: %s", name, hold.reason)
+    return repo_plan, [*rows, *repo_plan.rows()]
+
+
+def _failed(jobs: Sequence[Job], error: JobError) -> list[JobReport]:
+    return [JobReport(job.name, Status.FAILED, error=str(error)) for job in jobs]
+
+
+def _observe_each(
+    jobs: Sequence[Job],
+    sought: dict[str, Sought],
+    home: _Home,
+    verdicts: dict[str, Verdict],
+    notes: dict[str, JobNotes],
+    services: Services,
+    options: Options,
+) -> tuple[list[Item], list[JobReport]]:
+    """Each job's I/O gathered (each place listed once for all) and its progress worked out; and the
+    rows of the jobs that could not be observed, saying why."""
+    places = Places(services.storage, home.opened())
     places.want([sought[job.name] for job in jobs])
     items: list[Item] = []
+    rows: list[JobReport] = []
     for job in jobs:
         try:
             verdict = verdicts.get(job.name, RUNNING)
@@ -229,19 +274,7 @@ def _plan_group(
         for warning in progress.warnings:
             log.warning("%s: %s", job.name, warning)
         items.append(Item(job, progress))
-    if not items:
-        return None, rows
-    if target is None or snapshot is None:
-        repo_plan = plan_without_card(label, items, missing)
-        return repo_plan, [*rows, *repo_plan.rows()]
-    try:
-        repo_plan = plan_card(target, snapshot.revision, card, items, options)
-    except JobError as error:
-        log.error("%s: %s", target.label, error)
-        return None, [*rows, *(JobReport(i.job.name, Status.FAILED, error=str(error)) for i in items)]
-    for name, hold in repo_plan.held.items():
-        log.warning("%s: %s", name, hold.reason)
-    return repo_plan, [*rows, *repo_plan.rows()]
+    return items, rows
 
 
 def _nothing_yet(

@@ -50,20 +50,8 @@ def count_documents(
         log.info(
             "%s: %d shards known from earlier runs, %d to read", label, len(shards) - len(fresh), len(fresh)
         )
-    unreadable: list[Unreadable] = []
-    unsaved, saved_at = 0, clock()
     try:
-        with footer_progress(label, len(fresh)) as tick:
-            for shard, rows in read_rows(snapshot, fresh, workers, tick, stopping):
-                if isinstance(rows, str):
-                    log.warning("cannot read the footer of %s: %s", shard.path, rows)
-                    unreadable.append(Unreadable(shard.path, rows))
-                    continue
-                memory.learn(shard, Known(rows, shard.committed_at))
-                unsaved += 1
-                if unsaved >= CHECKPOINT_EVERY and clock() - saved_at >= CHECKPOINT_SECONDS:
-                    memory.save()
-                    unsaved, saved_at = 0, clock()
+        unreadable = _read_new(snapshot, fresh, memory, workers, label, stopping, clock)
         undated = [
             shard for shard in shards if (known := memory.recall(shard)) and known.committed_at is None
         ]
@@ -92,6 +80,33 @@ def count_documents(
         gone=gone,
         gone_documents=gone_documents,
     )
+
+
+def _read_new(
+    snapshot: Snapshot,
+    fresh: list[Shard],
+    memory: ShardMemory,
+    workers: int,
+    label: str,
+    stopping: Callable[[], bool],
+    clock: Callable[[], float],
+) -> list[Unreadable]:
+    """Read the footers of the shards the memory does not know, many at once, and learn their rows,
+    saving every few hundred (and few seconds); the shards whose footer could not be read."""
+    unreadable: list[Unreadable] = []
+    unsaved, saved_at = 0, clock()
+    with footer_progress(label, len(fresh)) as tick:
+        for shard, rows in read_rows(snapshot, fresh, workers, tick, stopping):
+            if isinstance(rows, str):
+                log.warning("cannot read the footer of %s: %s", shard.path, rows)
+                unreadable.append(Unreadable(shard.path, rows))
+                continue
+            memory.learn(shard, Known(rows, shard.committed_at))
+            unsaved += 1
+            if unsaved >= CHECKPOINT_EVERY and clock() - saved_at >= CHECKPOINT_SECONDS:
+                memory.save()
+                unsaved, saved_at = 0, clock()
+    return unreadable
 
 
 def _saved(memory: ShardMemory, shards: Sequence[Shard]) -> str:

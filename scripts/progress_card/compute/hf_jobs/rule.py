@@ -76,21 +76,8 @@ def jobs_state(
     """The job's state from its Jobs. `pipeline`: the executor.pik of the job's logging folder (Jobs
     running another are another pipeline's); `launched_at`: when its executor.json was last written
     (live Jobs created before are an earlier launch's)."""
-    who, plural, warnings = found.who, found.target.plural, []
-    jobs = list(found.jobs)
-    if found.missing and found.jobs:
-        warnings.append(
-            f"{_listed(found.missing)} not found in {found.namespace}: a typo in hf_jobs: ids, or another "
-            "namespace?"
-        )
-    if pipeline is not None:
-        foreign = [job for job in jobs if job.pipeline is not None and job.pipeline != pipeline]
-        if foreign:
-            warnings.append(
-                f"{len(foreign)} of {who} run another pipeline ({foreign[0].pipeline}), not {pipeline}: "
-                f"two pipelines launched with the same job_name? give each its own job_name; those Jobs are left out"
-            )
-            jobs = [job for job in jobs if job not in foreign]
+    who, plural = found.who, found.target.plural
+    jobs, warnings = _screened(found, pipeline)
     if not jobs:
         return JobState(Liveness.ENDED, who, plural, unknown=_nothing_found(found), warnings=tuple(warnings))
     spend, problem = _spend(jobs, prices)
@@ -128,6 +115,24 @@ def jobs_state(
         failed=tuple(_part(job) for job in unsuccessful[:TAILS_AT_MOST]),
         warnings=tuple(warnings),
     )
+
+
+def _screened(found: Found, pipeline: str | None) -> tuple[list[JobRecord], list[str]]:
+    """The Jobs found that run the job's pipeline, and warnings about the ids not found and the Jobs of
+    another pipeline (left out)."""
+    jobs, warnings = list(found.jobs), []
+    if found.missing and found.jobs:
+        warnings.append(
+            f"{_listed(found.missing)} not found in {found.namespace}: a typo in hf_jobs: ids, or another "
+            "namespace?"
+        )
+    foreign = [job for job in jobs if pipeline is not None and job.pipeline not in (None, pipeline)]
+    if foreign:
+        warnings.append(
+            f"{len(foreign)} of {found.who} run another pipeline ({foreign[0].pipeline}), not {pipeline}: "
+            f"two pipelines launched with the same job_name? give each its own job_name; those Jobs are left out"
+        )
+    return [job for job in jobs if job not in foreign], warnings
 
 
 def _nothing_found(found: Found) -> str:
