@@ -17,8 +17,7 @@ import click
 from huggingface_hub import set_client_factory
 
 from . import __version__, actions
-from .compute import FinishDetector, JobsClient, JobsFollower, SshClient
-from .compute.logging_folder import launch_time_url
+from .compute import FinishDetector, JobsClient, SshClient
 from .editing import JobsFile
 from .errors import ManifestError, TellingError
 from .manifest import Job, Manifest, load_manifest
@@ -304,7 +303,7 @@ def services(
     return Services(
         storage=storage,
         resolve_total=lambda job: resolve_total(job, storage, totals),
-        verdicts=FinishDetector(ssh, JobsFollower(JobsClient(hub), launch_time_url)).verdicts,
+        verdicts=FinishDetector(ssh, JobsClient(hub)).verdicts,
         mark=jobs_file.mark,
         memory=lambda location: ShardMemory.in_folder(state_dir, location, writable),
         notebook=Notebook(state_dir, writable),

@@ -283,6 +283,33 @@ def test_one_listing_per_followed_name_per_run_whatever_the_number_of_jobs(
     assert jobs_requests(hub) == ["/api/jobs/acme", "/api/jobs/hardware"]
 
 
+def test_a_logging_folder_in_a_bucket_is_resolved_and_listed_once_a_run(
+    hub: HubSim, tmp_path: Path, now: datetime
+) -> None:
+    """stats.json, the folder itself and when executor.json was written are three questions to one
+    bucket: one filesystem a run answers them all, and the next run looks afresh."""
+    logging_folder(hub, 8, now - 2 * HOUR, completed=range(3))
+    launch_on_hf_jobs(hub, LOGS, range(8), created_at=now - 2 * HOUR, started_at=now - 2 * HOUR)
+    uploaded(hub, now, 32)
+    jobs = following(tmp_path)
+
+    for later in (timedelta(0), HOUR):
+        if later:
+            logging_folder(hub, 8, now - 2 * HOUR, completed=range(5))
+        hub.clear_requests()
+        report = update_at(jobs, now + later)
+        logs = sorted(record.path for record in hub.requests if "/acme/gen-logs" in record.path)
+        assert logs == [
+            "/api/buckets/acme/gen-logs",
+            "/api/buckets/acme/gen-logs/tree",
+            "/api/buckets/acme/gen-logs/tree/gen",
+            "/api/buckets/acme/gen-logs/tree/gen%2Fcompletions",
+            "/buckets/acme/gen-logs/resolve/gen/executor.json",
+            "/buckets/acme/gen-logs/resolve/gen/ranks_to_run.json",
+        ]
+    assert "tasks 5/8" in said(report)
+
+
 def test_the_namespace_defaults_to_the_tokens_user(hub: HubSim, tmp_path: Path, now: datetime) -> None:
     hub.set_user("acme")
     logging_folder(hub, 4, now - HOUR)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import SshConfigError
 from .logging_folder import Executor, read_executor, read_launch_url
+from .remote import RemoteFiles
 from .slurm import Login, SshClient, ask_launch, on_cluster
 
 _SLURM_LOG = re.compile(r"^(\d+)_\d+\.out$")
@@ -30,7 +31,7 @@ def inspect_folder(folder: str, login: Login | None, ssh: SshClient) -> Launched
     """Read the logging folder: a URL or a folder on this machine directly, a path on the cluster over
     its login node."""
     if on_cluster(folder) is None or Path(folder).is_dir() or login is None:
-        content, logs, problem = read_launch_url(folder)
+        content, logs, problem = read_launch_url(RemoteFiles(), folder)
     else:
         try:
             content, logs, problem = ask_launch(login, ssh, folder)

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..errors import StatsFormatError
 from ..model import LaunchSettings, Tail, TaskFigures, TaskProgress
+from .remote import RemoteFiles
 from .stats import task_figures
 
 log = logging.getLogger(__name__)
@@ -230,22 +231,16 @@ def _positive(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def read_folder_url(url: str, known: frozenset[int]) -> FolderListing | None:
+def read_folder_url(files: RemoteFiles, url: str, known: frozenset[int]) -> FolderListing | None:
     """A logging folder at an fsspec URL (hf://, s3://, file://), the stats of ranks in `known` left
     unread; None when it cannot be read."""
-    import fsspec
-
-    base = url.rstrip("/")
     try:
-        fs, path = fsspec.core.url_to_fs(base, skip_instance_cache=True)
+        fs, path = files.open(url.rstrip("/"))
         if not fs.isdir(path):
             return FolderListing(False)
-        completions = tuple(
-            str(entry).rsplit("/", 1)[-1] for entry in _listed(fs, f"{path}/completions", detail=False)
-        )
-        files = []
-        for name, limit in (("executor.json", EXECUTOR_SIZE_LIMIT), ("ranks_to_run.json", RANKS_SIZE_LIMIT)):
-            files.append(_read(fs, f"{path}/{name}", limit) if fs.exists(f"{path}/{name}") else None)
+        completions = _names(fs, f"{path}/completions")
+        executor = _read_present(fs, f"{path}/executor.json", EXECUTOR_SIZE_LIMIT)
+        ranks = _read_present(fs, f"{path}/ranks_to_run.json", RANKS_SIZE_LIMIT)
         stats = []
         for entry in _listed(fs, f"{path}/stats", detail=True):
             name = str(entry["name"]).rsplit("/", 1)[-1]
@@ -259,16 +254,14 @@ def read_folder_url(url: str, known: frozenset[int]) -> FolderListing | None:
     except Exception:  # whatever the backend raises, "cannot tell" is the only safe answer
         log.debug("cannot read the logging folder %s", url, exc_info=True)
         return None
-    return FolderListing(True, completions, files[0], files[1], tuple(stats))
+    return FolderListing(True, completions, executor, ranks, tuple(stats))
 
 
-def launch_time_url(url: str) -> datetime | None:
+def launch_time_url(files: RemoteFiles, url: str) -> datetime | None:
     """When the executor.json of a logging folder at an fsspec URL was last written: datatrove rewrites
     it at each launch (None when that cannot be told)."""
-    import fsspec
-
     try:
-        fs, path = fsspec.core.url_to_fs(url.rstrip("/"), skip_instance_cache=True)
+        fs, path = files.open(url.rstrip("/"))
         moment = fs.modified(f"{path}/executor.json")
     except Exception:  # whatever the backend raises, "cannot tell" is the only safe answer
         log.debug("cannot tell when %s/executor.json was written", url, exc_info=True)
@@ -278,35 +271,25 @@ def launch_time_url(url: str) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
-def read_launch_url(url: str) -> tuple[bytes | None, tuple[str, ...], str | None]:
+def read_launch_url(files: RemoteFiles, url: str) -> tuple[bytes | None, tuple[str, ...], str | None]:
     """executor.json of a logging folder at an fsspec URL (or a folder on this machine), and the names
     in its slurm_logs/; with why, when the folder could not be read."""
-    import fsspec
-
     try:
-        fs, path = fsspec.core.url_to_fs(url.rstrip("/"), skip_instance_cache=True)
+        fs, path = files.open(url.rstrip("/"))
         if not fs.isdir(path):
             return None, (), f"{url} is not a folder"
-        executor = (
-            _read(fs, f"{path}/executor.json", EXECUTOR_SIZE_LIMIT)
-            if fs.exists(f"{path}/executor.json")
-            else None
-        )
-        logs = tuple(
-            str(entry).rsplit("/", 1)[-1] for entry in _listed(fs, f"{path}/slurm_logs", detail=False)
-        )
+        executor = _read_present(fs, f"{path}/executor.json", EXECUTOR_SIZE_LIMIT)
+        logs = _names(fs, f"{path}/slurm_logs")
     except Exception as error:  # whatever the backend raises, say it
         return None, (), f"cannot read {url}: {type(error).__name__}: {error}"
     return executor, logs, None
 
 
-def read_tails_url(url: str, ranks: tuple[int, ...]) -> tuple[Tail, ...]:
+def read_tails_url(files: RemoteFiles, url: str, ranks: tuple[int, ...]) -> tuple[Tail, ...]:
     """The last lines of the logs of `ranks` in a logging folder at an fsspec URL (those it can read)."""
-    import fsspec
-
     tails = []
     try:
-        fs, path = fsspec.core.url_to_fs(url.rstrip("/"), skip_instance_cache=True)
+        fs, path = files.open(url.rstrip("/"))
         for rank in ranks[:TAILS_AT_MOST]:
             name = f"{path}/logs/task_{rank:05d}.log"
             if fs.exists(name):
@@ -328,6 +311,16 @@ def tail_of(content: bytes, lines: int = TAIL_LINES) -> str:
 
 def _listed(fs: Any, path: str, detail: bool) -> list[Any]:
     return list(fs.ls(path, detail=detail)) if fs.isdir(path) else []
+
+
+def _names(fs: Any, folder: str) -> tuple[str, ...]:
+    """The names of what `folder` holds (none when it is not there)."""
+    return tuple(str(entry).rsplit("/", 1)[-1] for entry in _listed(fs, folder, detail=False))
+
+
+def _read_present(fs: Any, path: str, limit: int) -> bytes | None:
+    """The first `limit` bytes of the file at `path`, or None when there is none."""
+    return _read(fs, path, limit) if fs.exists(path) else None
 
 
 def _read(fs: Any, path: str, limit: int, from_end: bool = False) -> bytes:

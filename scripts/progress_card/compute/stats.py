@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import StatsFormatError
 from ..model import FinalFigures, TaskFigures
+from .remote import RemoteFiles
 
 STATS_SIZE_LIMIT = 16 * 1024 * 1024
 
@@ -117,12 +118,10 @@ def _int(value: float | None) -> int | None:
     return round(value) if value is not None else None
 
 
-def probe_url(url: str) -> StatsProbe:
+def probe_url(files: RemoteFiles, url: str) -> StatsProbe:
     """Look for stats.json at an fsspec URL (hf://, s3://, file://...)."""
-    import fsspec
-
     try:
-        fs, path = fsspec.core.url_to_fs(url, skip_instance_cache=True)
+        fs, path = files.open(url)
     except (ImportError, ValueError) as error:
         return StatsProbe(Presence.UNKNOWN, detail=f"cannot open {url}: {error}")
     try:

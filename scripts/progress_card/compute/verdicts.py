@@ -10,13 +10,22 @@ the stats and logging URLs, then applies it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 
 from ..errors import SshConfigError, StatsFormatError
 from ..model import NOTHING, RUNNING, JobNotes, Outcome, Tail, TaskProgress, Verdict
-from .hf_jobs import JobsFollower
-from .logging_folder import TAILS_AT_MOST, Findings, FolderListing, findings, read_folder_url, read_tails_url
+from .hf_jobs import JobsClient, JobsFollower
+from .logging_folder import (
+    TAILS_AT_MOST,
+    Findings,
+    findings,
+    launch_time_url,
+    read_folder_url,
+    read_tails_url,
+)
+from .remote import RemoteFiles
 from .schedule import JobState, Liveness
 from .slurm import Answer, Asked, Login, SshClient, ask, ask_tails, asks_cluster, on_cluster, unknown
 from .stats import Presence, StatsProbe, final_figures, probe_url
@@ -82,17 +91,14 @@ class FinishDetector:
     stats or logging URL, then decides; asks again for the logs of what did not finish, when a job
     ended without it."""
 
-    def __init__(
-        self,
-        ssh: SshClient,
-        hf_jobs: JobsFollower | None = None,
-        read_url: Callable[[str], StatsProbe] = probe_url,
-        read_folder: Callable[[str, frozenset[int]], FolderListing | None] = read_folder_url,
-    ) -> None:
+    def __init__(self, ssh: SshClient, jobs_client: JobsClient | None = None) -> None:
         self._ssh = ssh
-        self._hf_jobs = hf_jobs
-        self._read_url = read_url
-        self._read_folder = read_folder
+        self._files = RemoteFiles()
+        self._hf_jobs = (
+            JobsFollower(jobs_client, partial(launch_time_url, self._files))
+            if jobs_client is not None
+            else None
+        )
 
     def verdicts(self, jobs: Sequence[Watched], notes: Mapping[str, JobNotes]) -> dict[str, Verdict]:
         remembered = {job.name: notes.get(job.name, NOTHING) for job in jobs}
@@ -112,10 +118,10 @@ class FinishDetector:
         job = question.job
         stats = answer.stats
         if job.stats_path is not None and on_cluster(job.stats_path) is None:
-            stats = self._read_url(job.stats_path)
+            stats = probe_url(self._files, job.stats_path)
         listing = answer.folder
         if job.logging_dir is not None and on_cluster(job.logging_dir) is None:
-            listing = self._read_folder(job.logging_dir, question.known)
+            listing = read_folder_url(self._files, job.logging_dir, question.known)
         found = (
             findings(job.logging_dir, listing) if job.logging_dir is not None and listing else Findings(None)
         )
@@ -159,7 +165,7 @@ class FinishDetector:
         if folder is None or not ranks:
             return ()
         if on_cluster(folder) is None:
-            return read_tails_url(folder, ranks)
+            return read_tails_url(self._files, folder, ranks)
         if job.login is None:
             return ()
         try:
