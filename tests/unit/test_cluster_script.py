@@ -1,10 +1,12 @@
 """The script sent to the cluster, and how its answers are read back. Pure; the real round trip is in
 tests/integration/test_finish_detection.py."""
 
+import base64
 import subprocess
 from pathlib import Path
 
-from progress_card.compute.slurm.script import Asked, build_script, parse_sections
+from progress_card.compute.slurm.script import Asked, _stats, build_script, parse_sections
+from progress_card.compute.stats import Presence, StatsProbe
 from tests.support import watched
 
 
@@ -57,3 +59,13 @@ def test_the_script_runs_and_its_sections_parse(tmp_path: Path) -> None:
 def test_sections_ignore_text_before_the_first_marker_and_foreign_markers() -> None:
     stdout = b"motd\n@@abc begin 0 0\n123 RUNNING\n\n@@abc squeue 0 0\n@@other squeue 1 0\n"
     assert parse_sections(stdout, "abc") == {("begin", 0): ("0", "motd"), ("squeue", 0): ("0", "123 RUNNING")}
+
+
+def test_a_stats_file_that_comes_back_garbled_is_unknown_never_missing() -> None:
+    path = "/logs/stats.json"
+    content = b'{"total": 1}'
+    assert _stats(path, ("found", base64.b64encode(content).decode())) == StatsProbe(Presence.FOUND, content)
+    assert _stats(path, ("found", "not base64!")) == StatsProbe(
+        Presence.UNKNOWN, detail=f"{path}: the content did not come back intact"
+    )
+    assert _stats(path, ("missing", "")) == StatsProbe(Presence.MISSING)

@@ -220,14 +220,13 @@ def _answer(
 
 
 def _stats(path: str, section: tuple[str, str]) -> StatsProbe:
-    status, text = section
+    status = section[0]
     if status == "missing":
         return StatsProbe(Presence.MISSING)
     if status == "unreadable":
         return StatsProbe(Presence.UNKNOWN, detail=f"{path} exists but cannot be read (permissions?)")
-    try:
-        content = base64.b64decode("".join(text.split()), validate=True)
-    except (binascii.Error, ValueError):
+    content = _decoded(section)
+    if content is None:
         return StatsProbe(Presence.UNKNOWN, detail=f"{path}: the content did not come back intact")
     if len(content) > STATS_SIZE_LIMIT:
         return StatsProbe(Presence.FOUND, detail=f"{path} is larger than {STATS_SIZE_LIMIT} bytes; not read")
