@@ -79,6 +79,12 @@ def percent(done: int, total: int) -> int:
     return (done * 100) // total if total > 0 else 0
 
 
+def format_first(items: Sequence[object], shown: int = 3) -> str:
+    """`3, 17, 18, …`: the first `shown` items, and an ellipsis when there are more."""
+    text = ", ".join(str(item) for item in items[:shown])
+    return f"{text}, …" if len(items) > shown else text
+
+
 def sparkline(values: Sequence[int]) -> str:
     """`▁▂▃▅▇█`, one character a value: ▁ is nothing, ▂ to █ scale up to the largest value."""
     top = max(values, default=0)

@@ -30,7 +30,7 @@ from .card import (
     tokens_text,
 )
 from .estimate import Estimate, average_rate, estimate
-from .formatting import format_count, format_duration, format_eta_date, percent
+from .formatting import format_count, format_duration, format_eta_date, format_first, percent
 from .limits import FIX, Crowding, crowding
 from .manifest import Job
 from .model import (
@@ -287,10 +287,9 @@ def _two_launches(name: str, verdict: Verdict) -> Unsafe | None:
     if not stale or not verdict.alive:
         return None
     jobs = "a Job" if len(stale) == 1 else f"{len(stale)} Jobs"
-    shown = ", ".join(stale[:3]) + (", …" if len(stale) > 3 else "")
     return Unsafe(
-        f"{name} has {jobs} of an earlier launch still queued or running beside the current launch ({shown}): "
-        "they read the new launch's ranks_to_run.json and may run ranks that are not theirs",
+        f"{name} has {jobs} of an earlier launch still queued or running beside the current launch "
+        f"({format_first(stale)}): they read the new launch's ranks_to_run.json and may run ranks that are not theirs",
         "cancel the earlier launch's Jobs (`hf jobs cancel ID` for each: "
         + ", ".join(stale)
         + "); ranks they "

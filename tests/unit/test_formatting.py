@@ -2,7 +2,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from progress_card.formatting import format_count, format_duration, format_eta_date, format_timestamp, percent
+from progress_card.formatting import (
+    format_count,
+    format_duration,
+    format_eta_date,
+    format_first,
+    format_timestamp,
+    percent,
+)
 
 
 @pytest.mark.parametrize(
@@ -52,3 +59,10 @@ def test_dates_are_written_in_utc() -> None:
 )
 def test_percent_rounds_down(done: int, total: int, expected: int) -> None:
     assert percent(done, total) == expected
+
+
+@pytest.mark.parametrize(
+    ("items", "text"), [((), ""), ((3,), "3"), ((3, 17, 18), "3, 17, 18"), ((3, 17, 18, 40), "3, 17, 18, …")]
+)
+def test_a_list_shows_its_first_three_and_says_when_there_are_more(items: tuple[int, ...], text: str) -> None:
+    assert format_first(items) == text

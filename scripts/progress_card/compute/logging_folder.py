@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import StatsFormatError
+from ..formatting import format_first
 from ..model import LaunchSettings, Tail, TaskFigures, TaskProgress
 from .remote import RemoteFiles
 from .stats import task_figures
@@ -135,7 +136,7 @@ def findings(where: str, listing: FolderListing) -> Findings:
     if tasks.beyond:
         problems.append(
             f"{where}/completions has ranks beyond the {total} tasks of executor.json "
-            f"({_ranks(tasks.beyond)}): a folder shared with another launch? they are not counted"
+            f"({format_first(tasks.beyond)}): a folder shared with another launch? they are not counted"
         )
     finished = []
     for stats in listing.stats:
@@ -216,11 +217,6 @@ def _steps(node: Any) -> Iterator[dict[str, Any]]:
 def _rank_of(name: str) -> int | None:
     match = _RANK_FILE.match(name)
     return int(match.group(1)) if match else None
-
-
-def _ranks(ranks: tuple[int, ...], shown: int = 3) -> str:
-    text = ", ".join(str(rank) for rank in ranks[:shown])
-    return f"{text}, …" if len(ranks) > shown else text
 
 
 def _rank(value: object) -> bool:

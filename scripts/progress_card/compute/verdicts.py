@@ -15,6 +15,7 @@ from dataclasses import replace
 from functools import partial
 
 from ..errors import SshConfigError, StatsFormatError
+from ..formatting import format_first
 from ..model import NOTHING, RUNNING, JobNotes, Outcome, Tail, TaskProgress, Verdict
 from .hf_jobs import JobsClient, JobsFollower
 from .logging_folder import (
@@ -74,8 +75,7 @@ def decide(stats: StatsProbe | None, schedule: JobState | None, tasks: TaskProgr
     unfinished = tasks.unfinished if tasks is not None else ()
     if unfinished:
         assert tasks is not None and tasks.total is not None
-        shown = ", ".join(str(rank) for rank in unfinished[:3]) + (", …" if len(unfinished) > 3 else "")
-        missing = f"{len(unfinished)} of {tasks.total} tasks unfinished (ranks {shown})"
+        missing = f"{len(unfinished)} of {tasks.total} tasks unfinished (ranks {format_first(unfinished)})"
         return Verdict(ended, f"{missing}; {schedule.how}")
     if schedule.completed and stats is not None:
         # datatrove writes stats.json once every task is done: a follow-up Slurm job, or the coordinator.

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ...formatting import format_first
 from ...model import Pending, Spend, SpendUnit
 from ..logging_folder import TAILS_AT_MOST
 from ..schedule import JobState, Liveness, Part
@@ -22,8 +23,6 @@ from .target import NAME_LABEL, HfJobs
 LIVE = ("SCHEDULING", "RUNNING")
 FAILED = "ERROR"
 SUCCEEDED = "COMPLETED"
-_SHOWN = 3
-"""Array indices and Job ids named in a line at most."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,7 @@ def _screened(found: Found, pipeline: str | None) -> tuple[list[JobRecord], list
     jobs, warnings = list(found.jobs), []
     if found.missing and found.jobs:
         warnings.append(
-            f"{_listed(found.missing)} not found in {found.namespace}: a typo in hf_jobs: ids, or another "
+            f"{format_first(found.missing)} not found in {found.namespace}: a typo in hf_jobs: ids, or another "
             "namespace?"
         )
     foreign = [job for job in jobs if pipeline is not None and job.pipeline not in (None, pipeline)]
@@ -143,7 +142,10 @@ def _nothing_found(found: Found) -> str:
             f"job_name, and {found.namespace} the namespace it launched in (hf_jobs: namespace, or else the "
             "token's user)?"
         )
-    return f"none of the Jobs {_listed(target.ids)} is in {found.namespace}: a typo in hf_jobs: ids, or another namespace?"
+    return (
+        f"none of the Jobs {format_first(target.ids)} is in {found.namespace}: a typo in hf_jobs: ids, or "
+        "another namespace?"
+    )
 
 
 def _before(job: JobRecord, launched_at: datetime | None) -> bool:
@@ -217,7 +219,7 @@ def _stages(jobs: Sequence[JobRecord]) -> str:
         same = counts[stage]
         indices = sorted(_index(job) for job in same if job.array_index is not None)
         which = (
-            f" (array {'index' if len(indices) == 1 else 'indices'} {_listed([str(i) for i in indices])})"
+            f" (array {'index' if len(indices) == 1 else 'indices'} {format_first(indices)})"
             if stage != SUCCEEDED and indices
             else ""
         )
@@ -237,8 +239,3 @@ def _index(job: JobRecord) -> int:
 
 def _created(job: JobRecord) -> tuple[float, str]:
     return (job.created_at.timestamp() if job.created_at is not None else 0.0, job.id)
-
-
-def _listed(items: Sequence[str]) -> str:
-    shown = ", ".join(items[:_SHOWN])
-    return f"{shown}, …" if len(items) > _SHOWN else shown
